@@ -1,0 +1,41 @@
+# specgate: make demo | make test | make lint | make bench | make fuzz
+GO        ?= go
+BIN       := bin/specgate
+FUZZTIME  ?= 5m
+STATICCHECK_VERSION := 2025.1.1
+
+export CGO_ENABLED := 0
+
+.PHONY: all build demo test test-short fuzz-smoke fuzz lint bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/specgate
+
+## demo: the whole story on the built-in demo system
+demo:
+	@bash scripts/demo.sh
+
+## test: every test, then each fuzz target for a few seconds
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+	@FUZZTIME=3s bash scripts/fuzz.sh
+
+## fuzz: each fuzz target for FUZZTIME (default 5m)
+fuzz:
+	@FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && false)
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+## bench: benchmarks, with ratios against tshark and a bare gopacket loop
+bench:
+	@bash scripts/bench.sh
+
+clean:
+	rm -rf bin .demo .bench

@@ -1,0 +1,868 @@
+package http1
+
+import (
+	"bytes"
+	"strings"
+	"time"
+
+	"github.com/specgate/specgate/capture"
+)
+
+// state is where a direction's parser stands in its stream.
+type state uint8
+
+const (
+	stSniff      state = iota // first bytes: TLS, HTTP/2 preface or HTTP/1.x?
+	stHead                    // start line and header block
+	stScan                    // looking for the next message start
+	stBody                    // Content-Length body
+	stChunkSize               // chunk-size line
+	stChunkData               // chunk data
+	stChunkEnd                // CRLF after chunk data
+	stTrailer                 // trailer block after the last chunk
+	stUntilClose              // body delimited by the end of the stream
+	stHold                    // after an upgrade request: wait for the server's verdict
+	stTLS                     // collecting a TLS ClientHello for its server name
+	stIgnore                  // nothing more is read in this direction
+)
+
+// skipReason says how bytes skipped while resynchronising are counted.
+type skipReason uint8
+
+const (
+	reasonGarbage   skipReason = iota // UndecodableBytes
+	reasonGap                         // LostBytes: the capture lost bytes before them
+	reasonMidstream                   // the capture began mid-stream: decided at Close
+)
+
+// maxChunkLine bounds a chunk-size line with its extensions.
+const maxChunkLine = 4096
+
+// maxInterim bounds the 1xx responses recorded for one exchange.
+const maxInterim = 8
+
+// keepScratch is the largest body scratch buffer kept between messages.
+const keepScratch = 256 << 10
+
+// preallocBody is the largest Content-Length body allocated up front.
+const preallocBody = 64 << 10
+
+// half parses one direction of the connection.
+type half struct {
+	c   *Conn
+	dir Dir
+	st  state
+	// buf holds bytes not yet consumed (an incomplete head, chunk line,
+	// scan window or held data); it is bounded by the states that leave it.
+	buf []byte
+
+	started      bool // bytes or a loss were seen
+	sawData      bool // bytes were seen
+	knownStart   bool // the first byte seen is the first byte of the stream
+	ended        bool
+	parsed       bool // a message head was parsed in this direction
+	reason       skipReason
+	unclassified uint64 // skipped after a mid-stream start, classified at Close
+	gap          bool   // resynchronising after a gap: pair the next response with care
+	holdGap      bool   // bytes were lost while holding
+
+	// line scanning within buf (or the current input): hpos is the start
+	// of the current line, hscan how far it was searched for LF.
+	hpos   int
+	hscan  int
+	hfirst bool // the start line is complete and valid
+	headTs time.Time
+
+	// the message being read
+	inMsg       bool
+	isReq       bool
+	p           *pending // the exchange it belongs to; nil for an orphan response
+	remaining   int64
+	wire        int64
+	body        []byte
+	own         bool // body is the message's own buffer, not scratch
+	scratch     []byte
+	trunc       bool
+	incomplete  bool
+	holed       bool // bytes were lost inside the body: stop keeping it
+	sizeUnknown bool
+	codings     string
+	trailer     capture.Header
+	last        time.Time
+}
+
+// role of this direction.
+func (h *half) role() role { return h.c.roleOf(h.dir) }
+
+func (h *half) resetHead() {
+	h.hpos, h.hscan, h.hfirst = 0, 0, false
+	h.headTs = time.Time{}
+}
+
+// release drops the buffers of an ended direction.
+func (h *half) release() {
+	h.buf, h.scratch, h.body = nil, nil, nil
+}
+
+// feed runs the parser over b, keeping in buf what it cannot consume yet.
+func (h *half) feed(b []byte, ts time.Time) {
+	for len(b) > 0 {
+		if len(h.buf) == 0 {
+			n := h.run(b, ts)
+			if n < len(b) && !h.ended {
+				h.buf = append(h.buf, b[n:]...)
+			}
+			return
+		}
+		k := min(len(b), h.c.maxHeader)
+		h.buf = append(h.buf, b[:k]...)
+		b = b[k:]
+		h.resume(ts)
+	}
+}
+
+// resume runs the parser over the buffered bytes.
+func (h *half) resume(ts time.Time) {
+	if len(h.buf) == 0 {
+		return
+	}
+	n := h.run(h.buf, ts)
+	if n >= len(h.buf) {
+		h.buf = h.buf[:0]
+	} else {
+		h.buf = h.buf[:copy(h.buf, h.buf[n:])]
+	}
+}
+
+// run steps the state machine over p and returns how many bytes it consumed.
+func (h *half) run(p []byte, ts time.Time) int {
+	off, idle := 0, 0
+	for off < len(p) {
+		n, blocked := h.step(p[off:], ts)
+		off += n
+		if blocked {
+			break
+		}
+		if n == 0 {
+			if idle++; idle > 16 {
+				break // a state change that consumes nothing loops no further
+			}
+		} else {
+			idle = 0
+		}
+	}
+	return off
+}
+
+// step runs one state over p. It consumes bytes, changes state, or reports
+// that it needs more input (blocked) with what it left bounded.
+func (h *half) step(p []byte, ts time.Time) (n int, blocked bool) {
+	switch h.st {
+	case stSniff:
+		return h.sniff(p, false)
+	case stHead:
+		return h.head(p, ts)
+	case stScan:
+		return h.scan(p)
+	case stBody, stChunkData:
+		return h.bodyBytes(p, ts)
+	case stChunkSize:
+		return h.chunkSize(p, ts)
+	case stChunkEnd:
+		return h.chunkEnd(p, ts)
+	case stTrailer:
+		return h.trailerBlock(p, ts)
+	case stUntilClose:
+		h.addBody(p, ts)
+		return len(p), false
+	case stHold:
+		if len(p) > h.c.maxHeader {
+			h.st = stHead // nobody answered: read on as HTTP
+			return 0, false
+		}
+		return 0, true
+	case stTLS:
+		return h.tls(p, false)
+	default:
+		if h.c.mode == modeUndecodable {
+			h.c.undecodable(uint64(len(p)))
+		}
+		return len(p), false
+	}
+}
+
+// sniff classifies the first bytes of the direction.
+func (h *half) sniff(p []byte, final bool) (int, bool) {
+	c := h.c
+	if c.mode != modeHTTP {
+		h.st = stIgnore
+		return 0, false
+	}
+	switch v, hello := sniffTLS(p, final); v {
+	case sniffYes:
+		switch hello {
+		case 1:
+			c.setRole(h.dir)
+			h.st = stTLS
+		case 2:
+			c.setRole(h.dir.other())
+			h.st = stIgnore
+		default:
+			h.st = stIgnore
+		}
+		c.stop(modeTLS, h)
+		return 0, false
+	case sniffMaybe:
+		return 0, true
+	}
+	n := min(len(p), len(h2Preface))
+	if string(p[:n]) == h2Preface[:n] {
+		if n == len(h2Preface) {
+			c.setRole(h.dir)
+			c.stop(modeHTTP2, h)
+			h.st = stIgnore
+			return 0, false
+		}
+		if !final {
+			return 0, true
+		}
+	}
+	h.st = stHead
+	return 0, false
+}
+
+// head accumulates a start line and header block.
+func (h *half) head(p []byte, ts time.Time) (int, bool) {
+	c := h.c
+	if h.hpos == 0 {
+		i := 0
+		for i < len(p) && (p[i] == '\r' || p[i] == '\n') {
+			i++
+		}
+		if i > 0 {
+			return i, false // blank lines between messages
+		}
+		if h.headTs.IsZero() {
+			h.headTs = ts
+		}
+	}
+	limit := c.maxHeader
+	for {
+		e := min(len(p), limit)
+		i := -1
+		if h.hscan < e {
+			i = bytes.IndexByte(p[h.hscan:e], '\n')
+		}
+		if i < 0 {
+			if !h.hfirst && !plausibleStart(p, h.role()) {
+				return h.garbage(p), false
+			}
+			if len(p) >= limit {
+				return h.overflow(p, ts), false
+			}
+			h.hscan = max(e, h.hscan)
+			return 0, true
+		}
+		nl := h.hscan + i
+		line := trimCR(p[h.hpos:nl])
+		h.hpos, h.hscan = nl+1, nl+1
+		if !h.hfirst {
+			if !validStartLine(line, h.role()) {
+				return h.garbage(p), false
+			}
+			h.hfirst = true
+			continue
+		}
+		if len(line) == 0 {
+			h.headDone(p[:nl+1], ts, false)
+			return nl + 1, false
+		}
+	}
+}
+
+// garbage handles bytes that cannot start a message: at the very start of
+// a connection nothing else has read as HTTP, the connection is not HTTP;
+// otherwise one byte is skipped and the parser looks for the next message.
+func (h *half) garbage(p []byte) int {
+	c := h.c
+	h.resetHead()
+	if h.knownStart && !h.parsed && !c.anyHTTP && h.reason == reasonGarbage {
+		c.undecodable(uint64(len(p)))
+		c.stop(modeUndecodable, h)
+		h.st = stIgnore
+		return len(p)
+	}
+	h.skip(1)
+	h.st = stScan
+	return 1
+}
+
+// overflow handles a head larger than MaxHeader: what its complete lines
+// say is kept as an incomplete message, its bytes are counted undecodable
+// and the parser resynchronises after them.
+func (h *half) overflow(p []byte, ts time.Time) int {
+	c := h.c
+	n := h.hpos
+	if h.hfirst {
+		h.headDone(p[:h.hpos], ts, true)
+	} else {
+		n = min(len(p), c.maxHeader)
+	}
+	h.resetHead()
+	c.undecodable(uint64(n))
+	h.reason = reasonGarbage
+	if c.mode == modeHTTP {
+		h.st = stScan
+	}
+	return n
+}
+
+// skip counts n bytes passed over while resynchronising.
+func (h *half) skip(n int) {
+	if n <= 0 {
+		return
+	}
+	switch h.reason {
+	case reasonGap:
+		h.c.stats.LostBytes += uint64(n)
+	case reasonMidstream:
+		h.unclassified += uint64(n)
+	default:
+		h.c.undecodable(uint64(n))
+	}
+}
+
+// scan looks for the next plausible start line. It consumes the bytes
+// before it (counting them) and keeps a bounded tail that may hold the
+// beginning of one.
+func (h *half) scan(p []byte) (int, bool) {
+	r := h.role()
+	start, partial := findStart(p, h.hscan, r, h.c.maxHeader)
+	if start >= 0 {
+		h.skip(start)
+		h.resetHead()
+		h.st = stHead
+		return start, false
+	}
+	keep := tailStart(p, h.c.maxHeader)
+	if partial >= 0 && partial < keep {
+		keep = partial
+	}
+	if len(p)-keep > h.c.maxHeader {
+		keep = len(p) - h.c.maxHeader
+	}
+	h.skip(keep)
+	h.hscan = max(0, len(p)-keep-statusCheckLen)
+	return keep, true
+}
+
+// bodyBytes consumes Content-Length body or chunk data.
+func (h *half) bodyBytes(p []byte, ts time.Time) (int, bool) {
+	n := len(p)
+	if int64(n) > h.remaining {
+		n = int(h.remaining)
+	}
+	h.addBody(p[:n], ts)
+	h.remaining -= int64(n)
+	if h.remaining == 0 {
+		if h.st == stBody {
+			h.endMsg()
+		} else {
+			h.st = stChunkEnd
+		}
+	}
+	return n, false
+}
+
+// chunkSize reads a chunk-size line (extensions are ignored).
+func (h *half) chunkSize(p []byte, ts time.Time) (int, bool) {
+	e := min(len(p), maxChunkLine)
+	i := -1
+	if h.hscan < e {
+		i = bytes.IndexByte(p[h.hscan:e], '\n')
+	}
+	if i < 0 {
+		if len(p) >= maxChunkLine {
+			h.framingError()
+			return 0, false
+		}
+		h.hscan = e
+		return 0, true
+	}
+	nl := h.hscan + i
+	h.hscan = 0
+	size, ok := parseChunkSize(trimCR(p[:nl]))
+	if !ok {
+		h.framingError()
+		return 0, false
+	}
+	h.last = ts
+	if size == 0 {
+		h.resetHead()
+		h.st = stTrailer
+	} else {
+		h.remaining = size
+		h.st = stChunkData
+	}
+	return nl + 1, false
+}
+
+// chunkEnd reads the line end after chunk data.
+func (h *half) chunkEnd(p []byte, ts time.Time) (int, bool) {
+	switch {
+	case p[0] == '\n':
+		h.st = stChunkSize
+		return 1, false
+	case p[0] == '\r' && len(p) < 2:
+		return 0, true
+	case p[0] == '\r' && p[1] == '\n':
+		h.st = stChunkSize
+		return 2, false
+	}
+	h.framingError()
+	return 0, false
+}
+
+// trailerBlock reads the trailer fields after the last chunk.
+func (h *half) trailerBlock(p []byte, ts time.Time) (int, bool) {
+	limit := h.c.maxHeader
+	for {
+		e := min(len(p), limit)
+		i := -1
+		if h.hscan < e {
+			i = bytes.IndexByte(p[h.hscan:e], '\n')
+		}
+		if i < 0 {
+			if len(p) >= limit {
+				h.framingError()
+				return 0, false
+			}
+			h.hscan = max(e, h.hscan)
+			return 0, true
+		}
+		nl := h.hscan + i
+		line := trimCR(p[h.hpos:nl])
+		if len(line) == 0 {
+			if h.hpos > 0 && h.p != nil {
+				h.trailer = parseFields(string(p[:h.hpos]))
+			}
+			h.last = ts
+			h.resetHead()
+			h.endMsg()
+			return nl + 1, false
+		}
+		h.hpos, h.hscan = nl+1, nl+1
+	}
+}
+
+// tls collects a ClientHello and records its server name.
+func (h *half) tls(p []byte, final bool) (int, bool) {
+	name, done := clientHelloSNI(p)
+	if done || final || len(p) >= h.c.maxHeader {
+		h.c.stats.AddSNI(name)
+		h.st = stIgnore
+		return 0, false
+	}
+	return 0, true
+}
+
+// framingError ends the message in progress as incomplete and resynchronises.
+func (h *half) framingError() {
+	h.incomplete = true
+	h.finishMsg()
+	h.resetHead()
+	h.reason = reasonGarbage
+	h.st = stScan
+	if h.c.mode != modeHTTP {
+		h.st = stIgnore
+	}
+}
+
+// headDone turns a complete (or, when cut, truncated) head into a message.
+func (h *half) headDone(block []byte, ts time.Time, cut bool) {
+	c := h.c
+	start := h.headTs
+	if start.IsZero() {
+		start = ts
+	}
+	h.resetHead()
+	hd, ok := parseHead(block, h.role())
+	if !ok {
+		h.skip(len(block))
+		h.st = stScan
+		return
+	}
+	c.anyHTTP = true
+	h.parsed = true
+	if h.unclassified > 0 {
+		c.stats.LostBytes += h.unclassified
+		h.unclassified = 0
+	}
+	h.reason = reasonGarbage
+	if hd.isReq {
+		c.setRole(h.dir)
+		h.request(&hd, start, ts, cut)
+	} else {
+		c.setRole(h.dir.other())
+		h.response(&hd, start, ts, cut)
+	}
+}
+
+// request starts reading a request.
+func (h *half) request(hd *msgHead, start, ts time.Time, cut bool) {
+	c := h.c
+	p := &pending{method: hd.method}
+	r := &p.x.Request
+	r.Method, r.Target, r.Host, r.Proto, r.Header = hd.method, hd.target, hd.host, hd.proto, hd.header
+	p.x.Timing.RequestStart = start
+	p.upgrade = hd.method == "CONNECT" || (hd.upgrade != "" && hd.connUpgrade)
+	if !c.push(p, h) {
+		return
+	}
+	h.beginMsg(p, true, hd.cl, hd.codings, ts)
+	if cut {
+		h.cutMsg()
+		return
+	}
+	h.frame(hd, false)
+}
+
+// response starts reading a response and pairs it with its request.
+func (h *half) response(hd *msgHead, start, ts time.Time, cut bool) {
+	c := h.c
+	status := hd.status
+	afterGap := h.gap
+	h.gap = false
+	t := c.responseTarget(afterGap)
+	if status/100 == 1 && status != 101 {
+		if t != nil {
+			if len(t.x.Response.Interim) < maxInterim {
+				t.x.Response.Interim = append(t.x.Response.Interim, status)
+			}
+		} else {
+			c.stats.OrphanResponses++
+		}
+		h.st = stHead
+		if cut {
+			h.st = stScan
+		}
+		return
+	}
+	if t == nil {
+		c.stats.OrphanResponses++
+	} else {
+		t.respSeen = true
+		rs := &t.x.Response
+		rs.Proto, rs.Status, rs.Reason, rs.Header = hd.proto, status, hd.reason, hd.header
+		t.x.Timing.ResponseStart = start
+	}
+	h.beginMsg(t, false, hd.cl, hd.codings, ts)
+	if cut {
+		h.cutMsg()
+		if t != nil && t.upgrade {
+			c.release(ts)
+		}
+		return
+	}
+	method := ""
+	if t != nil {
+		method = t.method
+	}
+	if status == 101 || (method == "CONNECT" && status/100 == 2) {
+		name := upgradeName(hd, t)
+		if t != nil {
+			t.x.Upgrade = name
+		}
+		h.endMsg()
+		c.stats.AddUpgrade(name)
+		c.stop(modeUpgraded, h)
+		h.st = stIgnore
+		return
+	}
+	if t != nil && t.upgrade {
+		c.release(ts) // the server declined to switch: the client goes on in HTTP/1.x
+	}
+	h.frame(hd, method == "HEAD" || status == 204 || status == 304)
+}
+
+// upgradeName names the protocol a 101 or CONNECT 2xx switched to.
+func upgradeName(hd *msgHead, t *pending) string {
+	if t != nil && t.method == "CONNECT" {
+		return "connect"
+	}
+	name := hd.upgrade
+	if name == "" && t != nil {
+		name = t.x.Request.Header.Get("Upgrade")
+	}
+	if i := strings.IndexByte(name, ','); i >= 0 {
+		name = name[:i]
+	}
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "" {
+		name = "unknown"
+	}
+	return name
+}
+
+// frame chooses how the message's body is delimited.
+func (h *half) frame(hd *msgHead, noBody bool) {
+	switch {
+	case noBody:
+		h.endMsg()
+	case hd.chunked:
+		h.resetHead()
+		h.st = stChunkSize
+	case hd.teOther:
+		h.st = stUntilClose
+	case hd.clBad:
+		h.framingError()
+	case hd.cl > 0:
+		h.remaining = hd.cl
+		h.st = stBody
+	case hd.cl == 0 || h.isReq:
+		h.endMsg()
+	default:
+		h.st = stUntilClose
+	}
+}
+
+// release lets a client held after an upgrade request read on in HTTP/1.x.
+func (c *Conn) release(ts time.Time) {
+	if !c.roleKnown {
+		return
+	}
+	cl := &c.half[c.client]
+	if cl.st != stHold {
+		return
+	}
+	cl.st = stHead
+	if cl.holdGap {
+		cl.st, cl.reason, cl.holdGap = stScan, reasonGap, false
+	}
+	cl.resume(ts)
+}
+
+// beginMsg starts a message's body.
+func (h *half) beginMsg(p *pending, isReq bool, cl int64, codings string, ts time.Time) {
+	h.inMsg, h.isReq, h.p = true, isReq, p
+	h.remaining, h.wire = 0, 0
+	h.trunc, h.incomplete, h.holed, h.sizeUnknown = false, false, false, false
+	h.codings, h.trailer, h.last = codings, nil, ts
+	if p != nil && codings == "" && cl > 0 && cl <= preallocBody && cl <= h.c.maxBody {
+		h.body, h.own = make([]byte, 0, cl), true
+	} else {
+		h.body, h.own = h.scratch[:0], false
+	}
+}
+
+// addBody appends body bytes, bounded by MaxBody.
+func (h *half) addBody(b []byte, ts time.Time) {
+	h.wire += int64(len(b))
+	h.last = ts
+	if h.p == nil || h.holed || len(b) == 0 {
+		return
+	}
+	if room := h.c.maxBody - int64(len(h.body)); int64(len(b)) > room {
+		b = b[:room]
+		h.trunc = true
+	}
+	h.body = append(h.body, b...)
+}
+
+// cutMsg ends a message whose head was cut short.
+func (h *half) cutMsg() {
+	h.incomplete, h.sizeUnknown = true, true
+	h.finishMsg()
+	h.st = stScan
+	if h.c.mode != modeHTTP {
+		h.st = stIgnore
+	}
+}
+
+// endMsg completes the message and moves on to the next one.
+func (h *half) endMsg() {
+	p, isReq := h.p, h.isReq
+	h.finishMsg()
+	h.resetHead()
+	switch {
+	case h.c.mode != modeHTTP:
+		h.st = stIgnore
+	case isReq && p != nil && p.upgrade && !p.respSeen:
+		h.st = stHold
+	default:
+		h.st = stHead
+	}
+}
+
+// finishMsg hands the message's body and flags to its exchange.
+func (h *half) finishMsg() {
+	if !h.inMsg {
+		return
+	}
+	h.inMsg = false
+	p := h.p
+	h.p = nil
+	raw := h.body
+	h.body = nil
+	if !h.own {
+		if cap(raw) <= keepScratch {
+			h.scratch = raw[:0]
+		} else {
+			h.scratch = nil
+		}
+	}
+	if p == nil {
+		return
+	}
+	var body []byte
+	decoded := ""
+	trunc := h.trunc
+	if len(raw) > 0 {
+		if h.codings != "" {
+			out, names, more, ok := h.c.dec.decode(raw, h.codings, h.c.maxBody, trunc || h.incomplete)
+			if ok {
+				body, decoded = out, names
+				trunc = trunc || more
+			}
+		}
+		if decoded == "" {
+			if h.own {
+				body = raw
+			} else {
+				body = bytes.Clone(raw)
+			}
+		}
+	}
+	wire := h.wire
+	if h.sizeUnknown {
+		wire = -1
+	}
+	if h.isReq {
+		r := &p.x.Request
+		r.Body, r.WireSize, r.Truncated, r.Decoded, r.Trailer = body, wire, trunc, decoded, h.trailer
+		r.Incomplete = r.Incomplete || h.incomplete
+		p.reqDone = true
+		p.x.Timing.RequestEnd = h.last
+	} else {
+		r := &p.x.Response
+		r.Body, r.WireSize, r.Truncated, r.Decoded, r.Trailer = body, wire, trunc, decoded, h.trailer
+		r.Incomplete = r.Incomplete || h.incomplete
+		p.respDone = true
+		p.x.Timing.ResponseEnd = h.last
+	}
+	h.trailer = nil
+}
+
+// lost handles n missing bytes (n < 0: unknown) before the next data.
+func (h *half) lost(n int64, ts time.Time) {
+	c := h.c
+	reason := reasonGap
+	if n < 0 && !h.sawData {
+		reason = reasonMidstream
+	}
+	switch h.st {
+	case stSniff:
+		if !h.sawData {
+			h.reason = reason // nothing seen yet: still sniff what comes
+			return
+		}
+		c.stats.LostBytes += uint64(len(h.buf))
+	case stBody, stChunkData:
+		if n >= 0 && n <= h.remaining {
+			h.remaining -= n
+			h.wire += n
+			h.trunc, h.holed = true, true
+			if h.remaining == 0 {
+				if h.st == stBody {
+					h.endMsg()
+				} else {
+					h.st = stChunkEnd
+				}
+			}
+			return
+		}
+		if n > 0 && h.st == stBody {
+			// the gap ran past this body's known end
+			h.wire += h.remaining
+			h.remaining = 0
+			h.trunc = true
+		} else {
+			h.incomplete = true
+		}
+		h.finishMsg()
+	case stUntilClose:
+		h.trunc, h.holed = true, true
+		if n > 0 {
+			h.wire += n
+		}
+		return
+	case stChunkSize, stChunkEnd, stTrailer:
+		h.incomplete = true
+		h.finishMsg()
+	case stHead:
+		if h.hfirst {
+			h.headDone(h.buf[:h.hpos], ts, true)
+			c.stats.LostBytes += uint64(len(h.buf) - h.hpos)
+		} else {
+			c.stats.LostBytes += uint64(len(h.buf))
+		}
+	case stScan:
+		h.skip(len(h.buf))
+	case stHold:
+		c.stats.LostBytes += uint64(len(h.buf))
+		h.buf = h.buf[:0]
+		h.holdGap = true
+		return
+	default:
+		return
+	}
+	h.buf = h.buf[:0]
+	h.resetHead()
+	h.st, h.reason, h.gap = stScan, reason, true
+	if c.mode != modeHTTP {
+		h.st = stIgnore
+	}
+}
+
+// finish ends the direction: buffered bytes get a last look, the message in
+// progress is finished (Incomplete unless delimited by the end of the
+// stream and not reset).
+func (h *half) finish(ts time.Time, reset bool) {
+	if h.st == stSniff {
+		if len(h.buf) > 0 {
+			h.sniff(h.buf, true)
+		} else {
+			h.st = stHead
+		}
+		h.resume(ts)
+	}
+	if h.st == stHold {
+		h.st = stHead
+		if h.holdGap {
+			h.st, h.reason = stScan, reasonGap
+		}
+		h.resume(ts)
+	}
+	switch h.st {
+	case stHead:
+		if h.hfirst {
+			h.headDone(h.buf[:h.hpos], ts, true)
+		} else {
+			h.skip(len(h.buf))
+		}
+	case stScan:
+		h.skip(len(h.buf))
+	case stBody, stChunkSize, stChunkData, stChunkEnd, stTrailer:
+		h.incomplete = true
+		h.finishMsg()
+	case stUntilClose:
+		h.incomplete = reset
+		h.finishMsg()
+	case stTLS:
+		h.tls(h.buf, true)
+	}
+	h.buf = h.buf[:0]
+	h.resetHead()
+	h.st = stIgnore
+	h.ended = true
+}

@@ -1,0 +1,218 @@
+package redact
+
+import (
+	"strings"
+
+	"github.com/specgate/specgate/capture"
+)
+
+// Header returns h with secret values redacted; h itself is not modified
+// (it is returned as is when nothing needed redacting). Names are kept.
+//
+// Authorization and Proxy-Authorization keep their scheme ("Bearer
+// REDACTED"); Cookie keeps cookie names and Set-Cookie the cookie name and
+// attributes; a header whose name, lowercased with '-' and '_' dropped,
+// contains apikey, token, secret, session, password, passwd, credential,
+// signature, auth, csrf, xsrf, cookie, privatekey, accesskey,
+// subscriptionkey or jwt (X-Api-Key, X-Auth-Token, X-CSRF-Token) loses its
+// whole value, as do the headers in Options.ExtraHeaders. Challenges
+// (WWW-Authenticate, Proxy-Authenticate) and CORS headers
+// (Access-Control-*) carry no credentials and are only scanned. URLs in
+// Location, Content-Location and Referer are redacted as by Target; every
+// other value is redacted as by Text.
+func (r *Redactor) Header(h capture.Header) capture.Header {
+	var out capture.Header
+	var n uint64
+	for i, f := range h {
+		v, k := r.headerValue(f.Name, f.Value)
+		if k == 0 {
+			continue
+		}
+		if out == nil {
+			out = h.Clone()
+		}
+		out[i].Value = v
+		n += k
+	}
+	if out == nil {
+		return h
+	}
+	r.n.Add(n)
+	return out
+}
+
+// maxName bounds the header names classified without allocating.
+const maxName = 64
+
+// headerValue returns the redacted value of one field and the number of
+// redactions made.
+func (r *Redactor) headerValue(name, value string) (string, uint64) {
+	if value == "" {
+		return value, 0
+	}
+	if len(r.extraHeaders) > 0 {
+		var lb [maxName]byte
+		lower := lb[:0]
+		if len(name) <= maxName {
+			for i := 0; i < len(name); i++ {
+				lower = append(lower, toLower(name[i]))
+			}
+		} else {
+			lower = []byte(strings.ToLower(name))
+		}
+		if _, ok := r.extraHeaders[string(lower)]; ok {
+			return whole(value)
+		}
+	}
+	var nb [maxName]byte
+	norm := nb[:0]
+	for i := 0; i < len(name) && len(norm) < maxName; i++ {
+		if c := name[i]; c != '-' && c != '_' {
+			norm = append(norm, toLower(c))
+		}
+	}
+	sp := splicer[string]{src: value}
+	switch string(norm) {
+	case "authorization", "proxyauthorization":
+		return authorization(r, value)
+	case "cookie":
+		cookies(&sp, 0, len(value))
+	case "setcookie", "setcookie2":
+		setCookies(r, &sp)
+	case "wwwauthenticate", "proxyauthenticate":
+		scrub(r, &sp, 0, len(value), modeText)
+	case "location", "contentlocation", "referer", "referrer", ":path":
+		scrubTarget(r, &sp)
+	case "host", ":authority", ":method", ":scheme", ":status", ":protocol":
+		scrub(r, &sp, 0, len(value), modeBinary)
+	default:
+		if has(norm, 0, "accesscontrol") || !sensitiveHeader(norm) {
+			scrub(r, &sp, 0, len(value), modeText)
+			break
+		}
+		return whole(value)
+	}
+	return sp.result(), sp.n
+}
+
+func toLower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// sensitiveHeader reports whether a normalised header name holds one of
+// the header words.
+func sensitiveHeader(norm []byte) bool {
+	for i := range norm {
+		for _, w := range headerWords {
+			if norm[i] == w[0] && has(norm, i, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// whole redacts an entire value.
+func whole(v string) (string, uint64) {
+	if v == Marker || strings.TrimSpace(v) == "" {
+		return v, 0
+	}
+	return Marker, 1
+}
+
+// authorization keeps the scheme of an Authorization value and redacts
+// its credentials, parameters and all ("Digest REDACTED").
+func authorization(r *Redactor, v string) (string, uint64) {
+	t := strings.TrimSpace(v)
+	sp := strings.IndexAny(t, " \t")
+	if sp < 0 {
+		if isScheme(t) {
+			return v, 0 // a scheme without credentials
+		}
+		return whole(v)
+	}
+	scheme, rest := t[:sp], strings.TrimSpace(t[sp:])
+	if !plausibleScheme(r, scheme) {
+		return whole(v)
+	}
+	if rest == Marker {
+		return v, 0
+	}
+	return scheme + " " + Marker, 1
+}
+
+// plausibleScheme reports whether w can be shown as an authentication
+// scheme: a short word that is not itself secret-shaped.
+func plausibleScheme(r *Redactor, w string) bool {
+	if len(w) == 0 || len(w) > 24 || !is(w[0], cUpper|cLower) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		if !is(w[i], cB64url) && w[i] != '.' {
+			return false
+		}
+	}
+	return !found(r, w, modeText)
+}
+
+// setCookies redacts Set-Cookie values, keeping each cookie's name and
+// attributes. Several cookies folded into one value (as HAR exporters do,
+// joined by newlines or commas) are each redacted.
+func setCookies(r *Redactor, sp *splicer[string]) {
+	s := sp.src
+	for i := 0; i < len(s); {
+		e := i
+		for e < len(s) && s[e] != '\n' && !(s[e] == ',' && cookieStartAt(s, e+1)) {
+			e++
+		}
+		semi := i + strings.IndexByte(s[i:e], ';')
+		if semi < i {
+			semi = e
+		}
+		cookies(sp, i, semi)
+		scrub(r, sp, semi, e, modeText)
+		i = e + 1
+	}
+}
+
+// cookieStartAt reports whether a "name=" pair starts at j (after spaces).
+func cookieStartAt(s string, j int) bool {
+	for j < len(s) && s[j] == ' ' {
+		j++
+	}
+	k := j
+	for k < len(s) && s[k] > ' ' && s[k] < 0x7f && !strings.ContainsRune(";,=\"", rune(s[k])) {
+		k++
+	}
+	return k > j && k < len(s) && s[k] == '='
+}
+
+// cookies redacts the values of a Cookie list ("a=1; b=2") in
+// sp.src[lo:hi], keeping the names.
+func cookies(sp *splicer[string], lo, hi int) {
+	s := sp.src
+	for i := lo; i < hi; {
+		e := i
+		for e < hi && s[e] != ';' {
+			e++
+		}
+		a := i
+		for a < e && (s[a] == ' ' || s[a] == '\t') {
+			a++
+		}
+		if eq := strings.IndexByte(s[a:e], '='); eq >= 0 {
+			a += eq + 1
+		}
+		b := e
+		for b > a && (s[b-1] == ' ' || s[b-1] == '\t') {
+			b--
+		}
+		if b > a && s[a:b] != Marker {
+			sp.replace(a, b, Marker)
+		}
+		i = e + 1
+	}
+}

@@ -1,0 +1,417 @@
+package redact
+
+import "unicode/utf8"
+
+// JSON bodies are redacted by a validating scanner that finds the span of
+// every value and splices replacements in, so that everything it does not
+// redact (key order, spacing, number spelling, escapes) stays byte for
+// byte. A sequence of values separated by white space (NDJSON) is read
+// too. Input that is not JSON is left to the text rules.
+
+// maxDepth bounds nesting, as encoding/json does.
+const maxDepth = 10000
+
+// quotedMarker replaces a value under a sensitive key.
+const quotedMarker = `"` + Marker + `"`
+
+type jsonScan struct {
+	r     *Redactor
+	s     []byte
+	i     int
+	depth int
+	sp    splicer[[]byte]
+	tmp   *[]byte // pooled scratch for unescaped strings
+}
+
+// jsonBody redacts b as JSON and reports whether it was JSON.
+func (r *Redactor) jsonBody(b []byte) ([]byte, uint64, bool) {
+	js := jsonScan{r: r, s: b, sp: splicer[[]byte]{src: b}}
+	ok := js.document()
+	if js.tmp != nil {
+		r.putBuf(js.tmp)
+	}
+	if !ok {
+		return b, 0, false
+	}
+	return js.sp.result(), js.sp.n, true
+}
+
+func (js *jsonScan) document() bool {
+	js.ws()
+	if js.i == len(js.s) {
+		return false
+	}
+	for js.i < len(js.s) {
+		if !js.value(keyPlain) {
+			return false
+		}
+		js.ws()
+	}
+	return true
+}
+
+func (js *jsonScan) ws() {
+	for js.i < len(js.s) {
+		switch js.s[js.i] {
+		case ' ', '\t', '\n', '\r':
+			js.i++
+		default:
+			return
+		}
+	}
+}
+
+// value reads one value; class says how sensitive the key above it is.
+func (js *jsonScan) value(class keyClass) bool {
+	if js.i >= len(js.s) {
+		return false
+	}
+	switch c := js.s[js.i]; c {
+	case '{':
+		return js.object(class)
+	case '[':
+		return js.array(class)
+	case '"':
+		start := js.i
+		a, b, esc, ok := js.str()
+		if !ok {
+			return false
+		}
+		if class != keyPlain {
+			if b > a && !equalsMarker(js.s[a:b]) && secretValue(class, js.s[a:b]) {
+				js.sp.replace(start, js.i, quotedMarker)
+			}
+			return true
+		}
+		js.text(a, b, esc, modeText)
+		return true
+	case 't':
+		return js.literal("true")
+	case 'f':
+		return js.literal("false")
+	case 'n':
+		return js.literal("null")
+	default:
+		if c != '-' && (c < '0' || c > '9') {
+			return false
+		}
+		start := js.i
+		if !js.number() {
+			return false
+		}
+		if class == keySecret {
+			js.sp.replace(start, js.i, quotedMarker)
+		}
+		return true
+	}
+}
+
+func (js *jsonScan) object(class keyClass) bool {
+	if js.depth++; js.depth > maxDepth {
+		return false
+	}
+	js.i++
+	js.ws()
+	if js.i < len(js.s) && js.s[js.i] == '}' {
+		js.i++
+		js.depth--
+		return true
+	}
+	// namedSecret is set by a "name" (or "key") member whose value names a
+	// secret: {"name": "DB_PASSWORD", "value": "..."}, as in Kubernetes
+	// env lists and HAR headers; the "value" member after it is redacted.
+	namedSecret := false
+	for {
+		if js.i >= len(js.s) || js.s[js.i] != '"' {
+			return false
+		}
+		a, b, esc, ok := js.str()
+		if !ok {
+			return false
+		}
+		child, isName := class, false
+		if child == keyPlain {
+			child = js.keyClass(a, b, esc)
+			isName = keyIs(js.s[a:b], "name") || keyIs(js.s[a:b], "key")
+			if namedSecret && keyIs(js.s[a:b], "value") {
+				child = keySecret
+			}
+		}
+		js.text(a, b, esc, modeBinary)
+		js.ws()
+		if js.i >= len(js.s) || js.s[js.i] != ':' {
+			return false
+		}
+		js.i++
+		js.ws()
+		v := js.i
+		if !js.value(child) {
+			return false
+		}
+		if isName && js.s[v] == '"' && js.keyClass(v+1, js.i-1, true) != keyPlain {
+			namedSecret = true
+		}
+		js.ws()
+		if js.i >= len(js.s) {
+			return false
+		}
+		switch js.s[js.i] {
+		case ',':
+			js.i++
+			js.ws()
+		case '}':
+			js.i++
+			js.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+func (js *jsonScan) array(class keyClass) bool {
+	if js.depth++; js.depth > maxDepth {
+		return false
+	}
+	js.i++
+	js.ws()
+	if js.i < len(js.s) && js.s[js.i] == ']' {
+		js.i++
+		js.depth--
+		return true
+	}
+	for {
+		if !js.value(class) {
+			return false
+		}
+		js.ws()
+		if js.i >= len(js.s) {
+			return false
+		}
+		switch js.s[js.i] {
+		case ',':
+			js.i++
+			js.ws()
+		case ']':
+			js.i++
+			js.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// keyIs reports whether the raw key k is w, ignoring ASCII case.
+func keyIs(k []byte, w string) bool {
+	return len(k) == len(w) && hasFoldAt(k, 0, w)
+}
+
+func (js *jsonScan) literal(w string) bool {
+	if !hasAt(js.s, js.i, w) {
+		return false
+	}
+	js.i += len(w)
+	return true
+}
+
+func (js *jsonScan) number() bool {
+	s, i := js.s, js.i
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		i = run(s, i, cDigit)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		e := run(s, i+1, cDigit)
+		if e == i+1 {
+			return false
+		}
+		i = e
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		e := run(s, i, cDigit)
+		if e == i {
+			return false
+		}
+		i = e
+	}
+	js.i = i
+	return true
+}
+
+// str reads a string at js.i and returns the span of its content and
+// whether it holds escapes.
+func (js *jsonScan) str() (a, b int, esc, ok bool) {
+	s := js.s
+	i := js.i + 1
+	a = i
+	for {
+		for i < len(s) && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' {
+			i++
+		}
+		if i >= len(s) || s[i] < 0x20 {
+			return 0, 0, false, false
+		}
+		if s[i] == '"' {
+			js.i = i + 1
+			return a, i, esc, true
+		}
+		esc = true
+		i++
+		if i >= len(s) {
+			return 0, 0, false, false
+		}
+		switch s[i] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i++
+		case 'u':
+			if i+4 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 || unhex(s[i+3]) < 0 || unhex(s[i+4]) < 0 {
+				return 0, 0, false, false
+			}
+			i += 5
+		default:
+			return 0, 0, false, false
+		}
+	}
+}
+
+// keyClass classifies the key whose content is s[a:b].
+func (js *jsonScan) keyClass(a, b int, esc bool) keyClass {
+	if !esc {
+		return keyClassOf(js.r, js.s[a:b])
+	}
+	var buf [maxKey]byte
+	d := unescapeJSON(buf[:0], js.s[a:b], maxKey)
+	return keyClassOf(js.r, d)
+}
+
+// text redacts secrets inside the string content s[a:b]. Content with
+// escapes is unescaped first so that the rules see the real characters,
+// and re-escaped when something in it was redacted.
+func (js *jsonScan) text(a, b int, esc bool, m mode) {
+	if a == b {
+		return
+	}
+	if !esc {
+		scrub(js.r, &js.sp, a, b, m)
+		return
+	}
+	if js.tmp == nil {
+		js.tmp = js.r.getBuf()
+	}
+	*js.tmp = unescapeJSON((*js.tmp)[:0], js.s[a:b], b-a)
+	sub := splicer[[]byte]{src: *js.tmp}
+	scrub(js.r, &sub, 0, len(sub.src), m)
+	if sub.n == 0 {
+		return
+	}
+	out := escapeJSON(make([]byte, 0, b-a+8), sub.result())
+	js.sp.replaceBytes(a, b, out, sub.n)
+}
+
+// unescapeJSON appends the decoded content of a valid JSON string to dst,
+// stopping once dst holds limit bytes (keys are classified by a prefix;
+// content never decodes longer than it is written).
+func unescapeJSON(dst, s []byte, limit int) []byte {
+	for i := 0; i < len(s) && len(dst) < limit; {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		if i+1 >= len(s) {
+			break
+		}
+		switch s[i+1] {
+		case 'b':
+			c = '\b'
+		case 'f':
+			c = '\f'
+		case 'n':
+			c = '\n'
+		case 'r':
+			c = '\r'
+		case 't':
+			c = '\t'
+		case 'u':
+			r, n := decodeU(s[i:])
+			var enc [utf8.UTFMax]byte
+			dst = append(dst, enc[:utf8.EncodeRune(enc[:], r)]...)
+			i += n
+			continue
+		default:
+			c = s[i+1]
+		}
+		dst = append(dst, c)
+		i += 2
+	}
+	return dst
+}
+
+// decodeU decodes a \uXXXX escape (a surrogate pair when there is one) at
+// the start of s, returning the rune (U+FFFD for a lone surrogate) and the
+// bytes read.
+func decodeU(s []byte) (rune, int) {
+	hex4 := func(s []byte) rune {
+		if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
+			return -1
+		}
+		var r rune
+		for _, c := range s[2:6] {
+			h := unhex(c)
+			if h < 0 {
+				return -1
+			}
+			r = r<<4 | rune(h)
+		}
+		return r
+	}
+	r := hex4(s)
+	if r < 0 {
+		return utf8.RuneError, 2
+	}
+	if r >= 0xD800 && r < 0xDC00 {
+		if r2 := hex4(s[6:]); r2 >= 0xDC00 && r2 < 0xE000 {
+			return (r-0xD800)<<10 | (r2 - 0xDC00) + 0x10000, 12
+		}
+		return utf8.RuneError, 6
+	}
+	if r >= 0xDC00 && r < 0xE000 {
+		return utf8.RuneError, 6
+	}
+	return r, 6
+}
+
+// escapeJSON appends s as JSON string content (no quotes) to dst.
+func escapeJSON(dst, s []byte) []byte {
+	const hexdig = "0123456789abcdef"
+	for _, c := range s {
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hexdig[c>>4], hexdig[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}

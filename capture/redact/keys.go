@@ -1,0 +1,179 @@
+package redact
+
+// Key names are compared in a normal form: ASCII letters lowercased, and
+// the separators '-', '_', '.', ' ', '[' and ']' dropped, so "Client-Secret",
+// "client_secret", "clientSecret" and "user[client.secret]" all meet.
+
+// keyClass says what to do with the value stored under a key.
+type keyClass uint8
+
+const (
+	// keyPlain: scan the value for secret shapes only.
+	keyPlain keyClass = iota
+	// keyCounted: a plural that usually counts things ("max_tokens",
+	// "prompt_tokens_details"): strings under it are redacted, numbers kept.
+	keyCounted
+	// keySecret: the whole value is a secret.
+	keySecret
+)
+
+// maxKey bounds the normalised length of a key that is classified; longer
+// keys are classified by their first maxKey bytes.
+const maxKey = 96
+
+// normKey writes the normal form of k into buf and returns it, along with
+// the offset in it where k's last segment (after '.' or '[') begins.
+func normKey[T text](buf *[maxKey]byte, k T) (norm []byte, last int) {
+	n := 0
+	for i := 0; i < len(k) && n < maxKey; i++ {
+		c := k[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '.' || c == '[':
+			last = n
+			continue
+		case c == '-' || c == '_' || c == ' ' || c == ']':
+			continue
+		}
+		buf[n] = c
+		n++
+	}
+	return buf[:n], last
+}
+
+// exactKey reports whether k is one of the normalised keys that are
+// secret only as a whole word: inside longer keys they mean something
+// else ("pin" in "shipping", "auth" in "author", "sig" in "design").
+func exactKey(k []byte) bool {
+	switch string(k) {
+	case "pwd", "passcode", "pin", "sig", "ssn", "cvv", "cvv2", "cvc", "cvc2", "csc",
+		"auth", "session", "sid", "sessid", "otp", "totp", "mfacode",
+		"card", "cardno", "cardnum", "ccnum", "ccno", "ccn",
+		"codeverifier", "oauthverifier", "samlresponse", "jwt", "bearer", "hmac":
+		return true
+	}
+	return false
+}
+
+// containedAt reports whether one of the words that are secret wherever
+// they appear in a normalised key starts at k[i]. The words are grouped
+// by first byte so that a key is walked once.
+func containedAt(k []byte, i int) bool {
+	switch k[i] {
+	case 'a':
+		return has(k, i, "apikey") || has(k, i, "accesskey") || has(k, i, "accountkey") ||
+			has(k, i, "authkey") || has(k, i, "authcode") || has(k, i, "authorization") ||
+			has(k, i, "apisecret")
+	case 'c':
+		return has(k, i, "credential") || has(k, i, "cookie") || has(k, i, "cardnumber") ||
+			has(k, i, "ccnumber") || has(k, i, "creditcard") || has(k, i, "cvv")
+	case 'l':
+		return has(k, i, "licensekey")
+	case 'd':
+		return has(k, i, "debitcard")
+	case 'e':
+		return has(k, i, "encryptionkey")
+	case 'j':
+		return has(k, i, "jwt")
+	case 'm':
+		return has(k, i, "masterkey")
+	case 'p':
+		return has(k, i, "password") || has(k, i, "passwd") || has(k, i, "passphrase") ||
+			has(k, i, "privatekey") || has(k, i, "privkey")
+	case 's':
+		return has(k, i, "secret") || has(k, i, "signature") || has(k, i, "signingkey") ||
+			has(k, i, "sessionid") || has(k, i, "sessionkey") || has(k, i, "subscriptionkey") ||
+			has(k, i, "sharedkey") || has(k, i, "securitycode")
+	case 't':
+		return has(k, i, "token")
+	}
+	return false
+}
+
+// descriptorSuffixes end keys that describe a secret without holding it
+// ("token_type", "password_min_length", "token_endpoint", "secret_name").
+var descriptorSuffixes = [...]string{
+	"type", "types", "count", "length", "len", "limit", "expiry", "expires", "expiresat",
+	"expiresin", "expiration", "ttl", "timeout", "lifetime", "url", "uri", "endpoint",
+	"method", "methods", "algorithm", "algorithms", "alg", "version", "format", "scheme",
+	"policy", "required", "enabled", "usage", "supported", "location", "name", "path",
+	"domain", "prefix", "status", "state", "provider", "mode", "kind", "label", "description",
+	"createdat", "updatedat", "changedat", "issuedat", "rotatedat", "lastused", "lastusedat",
+}
+
+// has reports whether k holds p at offset i.
+func has(k []byte, i int, p string) bool {
+	if len(k)-i < len(p) {
+		return false
+	}
+	for j := 0; j < len(p); j++ {
+		if k[i+j] != p[j] {
+			return false
+		}
+	}
+	return true
+}
+
+func hasSuffix(k []byte, p string) bool {
+	return len(k) >= len(p) && has(k, len(k)-len(p), p)
+}
+
+// classify says how sensitive the value under the normalised key k is.
+func (r *Redactor) classify(k []byte) keyClass {
+	if len(k) == 0 {
+		return keyPlain
+	}
+	if _, ok := r.extraKeys[string(k)]; ok {
+		return keySecret
+	}
+	if exactKey(k) {
+		return keySecret
+	}
+	found := false
+	for i := range k {
+		if containedAt(k, i) {
+			found = true
+			break
+		}
+	}
+	if !found || indexAt(k, 0, "tokeniz") >= 0 || indexAt(k, 0, "secretar") >= 0 {
+		return keyPlain // "tokenizer", "secretary"
+	}
+	for _, s := range descriptorSuffixes {
+		if hasSuffix(k, s) {
+			return keyPlain
+		}
+	}
+	if indexAt(k, 0, "tokens") >= 0 { // "max_tokens", "prompt_tokens_details"
+		return keyCounted
+	}
+	return keySecret
+}
+
+// classifyKey normalises k and classifies it, along with its last segment
+// ("user[pin]" is classified as "userpin" and as "pin").
+func (r *Redactor) classifyKey(k []byte, last int) keyClass {
+	c := r.classify(k)
+	if last > 0 && c != keySecret {
+		if l := r.classify(k[last:]); l > c {
+			c = l
+		}
+	}
+	return c
+}
+
+// keyClassOf normalises and classifies a raw key.
+func keyClassOf[T text](r *Redactor, k T) keyClass {
+	var buf [maxKey]byte
+	n, last := normKey(&buf, k)
+	return r.classifyKey(n, last)
+}
+
+// headerWords mark a header whose whole value is a credential when its
+// name, lowercased with '-' and '_' dropped, contains one of them.
+var headerWords = [...]string{
+	"apikey", "token", "secret", "session", "password", "passwd", "credential",
+	"signature", "auth", "csrf", "xsrf", "cookie", "privatekey", "accesskey",
+	"subscriptionkey", "jwt",
+}

@@ -1,0 +1,208 @@
+// Package session runs one capture from start to finish: it opens the
+// sources (files, or live sockets while an optional command runs), writes
+// every exchange atomically to a HAR or NDJSON file and returns the
+// statistics of the capture.
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/specgate/specgate/capture"
+	"github.com/specgate/specgate/capture/har"
+	"github.com/specgate/specgate/capture/source"
+	"github.com/specgate/specgate/internal/atomicfile"
+)
+
+// Config describes one capture.
+type Config struct {
+	// Reads lists capture files; when empty the capture is live.
+	Reads   []string
+	Options source.Options
+	// Output is the file to write: .har for HAR 1.2, .ndjson or .jsonl for
+	// one HAR entry per line.
+	Output string
+	// StatsJSON, when set, receives the statistics as JSON.
+	StatsJSON string
+	// Duration stops a live capture after this long (0: no limit).
+	Duration time.Duration
+	// Command runs while a live capture is on; the capture stops when it
+	// exits. Stdin, Stdout and Stderr are the command's.
+	Command        []string
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Creator        har.Creator
+	// Stop ends the capture gracefully (SIGINT, SIGTERM): it is forwarded
+	// to Command when one runs, and otherwise stops the capture.
+	Stop <-chan os.Signal
+	// Ready, when set, is called once live sockets are open, before Command
+	// starts (progress messages, tests).
+	Ready func(interfaces []string)
+}
+
+// Result is what a capture did.
+type Result struct {
+	Stats *capture.Stats
+	// CommandRan reports whether Command was started, and ExitCode is its
+	// exit status (128+N when it died of signal N).
+	CommandRan bool
+	ExitCode   int
+}
+
+// UsageError marks a configuration mistake (exit code 2 in the CLI).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+// Run performs the capture described by cfg. On error nothing is written.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	format, ok := har.FormatForPath(cfg.Output)
+	if !ok {
+		return nil, &UsageError{Msg: fmt.Sprintf("output %q: the name must end in .har, .ndjson or .jsonl", cfg.Output)}
+	}
+	if len(cfg.Reads) > 0 && len(cfg.Command) > 0 {
+		return nil, &UsageError{Msg: "a command runs only with a live capture; drop -r or the command"}
+	}
+	out, err := atomicfile.Create(cfg.Output)
+	if err != nil {
+		return nil, err
+	}
+	defer out.Abort()
+	w := har.NewWriter(out, format, cfg.Creator)
+	sink := func(e *capture.Exchange) error { return w.Write(e) }
+
+	res := &Result{Stats: capture.NewStats()}
+	if len(cfg.Reads) > 0 {
+		for _, path := range cfg.Reads {
+			if err := source.ReadFile(ctx, path, cfg.Options, res.Stats, sink); err != nil {
+				return nil, err
+			}
+		}
+	} else if err := runLive(ctx, cfg, res, sink); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, fmt.Errorf("write %s: %w", cfg.Output, err)
+	}
+	if cfg.StatsJSON != "" {
+		b, err := res.Stats.MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		if err := atomicfile.WriteFile(cfg.StatsJSON, append(b, '\n')); err != nil {
+			return nil, err
+		}
+	}
+	if err := out.Commit(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func runLive(ctx context.Context, cfg Config, res *Result, sink source.Sink) error {
+	lc, err := source.OpenLive(ctx, cfg.Options)
+	if err != nil {
+		return err
+	}
+	defer lc.Close()
+	if cfg.Ready != nil {
+		cfg.Ready(lc.Interfaces())
+	}
+
+	stopCapture := make(chan struct{})
+	capErr := make(chan error, 1)
+	go func() { capErr <- lc.Run(ctx, res.Stats, sink, stopCapture) }()
+
+	var timeout <-chan time.Time
+	if cfg.Duration > 0 {
+		t := time.NewTimer(cfg.Duration)
+		defer t.Stop()
+		timeout = t.C
+	}
+
+	if len(cfg.Command) > 0 {
+		code, err := runCommand(ctx, cfg, timeout, capErr)
+		if err != nil {
+			close(stopCapture)
+			<-capErr
+			return err
+		}
+		res.CommandRan, res.ExitCode = true, code
+	} else {
+		select {
+		case <-cfg.Stop:
+		case <-timeout:
+		case <-ctx.Done():
+		case err := <-capErr:
+			return err
+		}
+	}
+	close(stopCapture)
+	return <-capErr
+}
+
+// runCommand runs the command to its end, forwarding stop signals to it.
+// A failing capture kills the command.
+func runCommand(ctx context.Context, cfg Config, timeout <-chan time.Time, capErr chan error) (int, error) {
+	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Stdin, cfg.Stdout, cfg.Stderr
+	if err := cmd.Start(); err != nil {
+		return 0, &UsageError{Msg: fmt.Sprintf("run %s: %v", cfg.Command[0], unwrapExec(err))}
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	for {
+		select {
+		case err := <-waited:
+			return exitCode(cmd, err)
+		case sig := <-cfg.Stop:
+			_ = cmd.Process.Signal(sig)
+		case <-timeout:
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			timeout = nil
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+		case err := <-capErr:
+			_ = cmd.Process.Kill()
+			<-waited
+			capErr <- err // let the caller collect it again
+			return 0, err
+		}
+	}
+}
+
+func exitCode(cmd *exec.Cmd, err error) (int, error) {
+	if err == nil {
+		return 0, nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			return 128 + int(st.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	return 0, fmt.Errorf("wait for %s: %w", cmd.Path, err)
+}
+
+func unwrapExec(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err
+	}
+	return unwrapPath(err)
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

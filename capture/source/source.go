@@ -1,0 +1,329 @@
+// Package source opens what specgate is pointed at — live interfaces,
+// network namespaces, pcap, pcapng, HAR and NDJSON files — and gives one
+// stream of redacted, filtered exchanges plus the statistics of the capture.
+package source
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/specgate/specgate/capture"
+	"github.com/specgate/specgate/capture/filter"
+	"github.com/specgate/specgate/capture/har"
+	"github.com/specgate/specgate/capture/live"
+	"github.com/specgate/specgate/capture/pcapfile"
+	"github.com/specgate/specgate/capture/redact"
+	"github.com/specgate/specgate/capture/stream"
+)
+
+// Sink receives every exchange; an error stops the capture.
+type Sink func(*capture.Exchange) error
+
+// Options configure every source.
+type Options struct {
+	Stream stream.Options
+	// Filter is the packet filter: compiled into the kernel for live
+	// captures, evaluated in user space for capture files.
+	Filter *filter.Expr
+	// Exchanges filters exchanges by host and path.
+	Exchanges ExchangeFilter
+	// Redactor scrubs secrets from every exchange before the sink sees it;
+	// nil turns redaction off (--no-redact).
+	Redactor *redact.Redactor
+	// Grace is how long a live capture keeps reading after it is told to
+	// stop, so that exchanges in flight complete (default 1s). Reading ends
+	// earlier once the kernel has nothing more to give.
+	Grace time.Duration
+	// Live configures live captures.
+	Live live.Config
+}
+
+// ExchangeFilter keeps exchanges whose host and path match the include
+// patterns (when there are any) and none of the exclude patterns.
+type ExchangeFilter struct {
+	IncludeHosts, ExcludeHosts []*regexp.Regexp
+	IncludePaths, ExcludePaths []*regexp.Regexp
+}
+
+// Keep reports whether e passes the filter.
+func (f *ExchangeFilter) Keep(e *capture.Exchange) bool {
+	if len(f.IncludeHosts)+len(f.ExcludeHosts)+len(f.IncludePaths)+len(f.ExcludePaths) == 0 {
+		return true
+	}
+	host := e.Request.Host
+	if host == "" && e.Server.IsValid() {
+		host = e.Server.String()
+	}
+	path := e.Request.Target
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	return keep(host, f.IncludeHosts, f.ExcludeHosts) && keep(path, f.IncludePaths, f.ExcludePaths)
+}
+
+func keep(s string, include, exclude []*regexp.Regexp) bool {
+	for _, re := range exclude {
+		if re.MatchString(s) {
+			return false
+		}
+	}
+	if len(include) == 0 {
+		return true
+	}
+	for _, re := range include {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// deliver filters, redacts and hands e to sink.
+func (o *Options) deliver(stats *capture.Stats, sink Sink, e *capture.Exchange) error {
+	if !o.Exchanges.Keep(e) {
+		stats.Filtered++
+		return nil
+	}
+	if o.Redactor != nil {
+		o.Redactor.Exchange(e)
+	}
+	return sink(e)
+}
+
+// Kind is the kind of an input file.
+type Kind int
+
+// The kinds of input files.
+const (
+	KindUnknown Kind = iota
+	KindPackets      // pcap or pcapng, possibly gzip-compressed
+	KindHAR          // HAR or NDJSON of HAR entries
+)
+
+// Detect tells the kind of a file from its first bytes.
+func Detect(head []byte) Kind {
+	switch {
+	case pcapfile.Sniff(head):
+		return KindPackets
+	case har.Sniff(head):
+		return KindHAR
+	}
+	return KindUnknown
+}
+
+// ReadFile reads one capture file ("-" for standard input) to the end.
+func ReadFile(ctx context.Context, path string, opts Options, stats *capture.Stats, sink Sink) error {
+	var f *os.File
+	if path == "-" {
+		f = os.Stdin
+	} else {
+		var err error
+		f, err = os.Open(path)
+		if err != nil {
+			return fmt.Errorf("read %s: %w", path, unwrapPath(err))
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil && fi.IsDir() {
+			return fmt.Errorf("read %s: is a directory", path)
+		}
+	}
+	br := bufio.NewReaderSize(f, 1<<20)
+	head, err := br.Peek(64)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(head) == 0 {
+		return fmt.Errorf("%s: empty file", path)
+	}
+	switch Detect(head) {
+	case KindPackets:
+		r, err := pcapfile.NewReader(br, path)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		return readPackets(ctx, r, opts, stats, sink)
+	case KindHAR:
+		r, err := har.NewReader(br, path)
+		if err != nil {
+			return err
+		}
+		return readHAR(ctx, r, opts, stats, sink)
+	}
+	return fmt.Errorf("%s: not a pcap, pcapng, HAR or NDJSON file (starts with % x)", path, head[:min(len(head), 4)])
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func readPackets(ctx context.Context, src capture.PacketSource, opts Options, stats *capture.Stats, sink Sink) error {
+	so := opts.Stream
+	so.Filter = opts.Filter
+	var sinkErr error
+	asm := stream.New(so, stats, func(e *capture.Exchange) {
+		if sinkErr == nil {
+			sinkErr = opts.deliver(stats, sink, e)
+		}
+	})
+	for {
+		p, err := src.ReadPacket(ctx)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return err
+		}
+		if !stream.SupportedLinkType(p.LinkType) {
+			return fmt.Errorf("unsupported link type %d (%s); specgate reads Ethernet, Linux cooked (SLL, SLL2), raw IP and loopback captures", p.LinkType, p.LinkType)
+		}
+		asm.Packet(p)
+		if sinkErr != nil {
+			return sinkErr
+		}
+	}
+	asm.Close()
+	return sinkErr
+}
+
+func readHAR(ctx context.Context, r *har.Reader, opts Options, stats *capture.Stats, sink Sink) error {
+	for i := 0; ; i++ {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		e, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		server := e.Request.Host
+		if e.Server.IsValid() {
+			server = e.Server.String()
+		}
+		ss := stats.Server(server)
+		ss.Exchanges++
+		ss.RequestBytes += uint64(len(e.Request.Body))
+		ss.ResponseBytes += uint64(len(e.Response.Body))
+		if e.Request.Truncated || e.Response.Truncated {
+			ss.Truncated++
+		}
+		if e.Request.Incomplete || e.Response.Incomplete {
+			ss.Incomplete++
+		}
+		stats.Exchanges++
+		if err := opts.deliver(stats, sink, e); err != nil {
+			return err
+		}
+	}
+}
+
+// LiveCapture is an open live capture: its sockets exist and the kernel
+// is queuing packets for it.
+type LiveCapture struct {
+	src  *live.Source
+	opts Options
+}
+
+// OpenLive opens the sockets described by opts.Live, with opts.Filter
+// compiled into the kernel. Traffic is queued from the moment it returns.
+func OpenLive(ctx context.Context, opts Options) (*LiveCapture, error) {
+	cfg := opts.Live
+	if cfg.Filter == nil {
+		prog, err := opts.Filter.CompileNetwork(uint32(max(cfg.Snaplen, 0)))
+		if err != nil {
+			return nil, err
+		}
+		cfg.Filter = prog
+	}
+	src, err := live.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &LiveCapture{src: src, opts: opts}, nil
+}
+
+// Interfaces names what the capture listens on.
+func (l *LiveCapture) Interfaces() []string { return l.src.Interfaces() }
+
+// Close releases the sockets.
+func (l *LiveCapture) Close() error { return l.src.Close() }
+
+// Run reads packets until stop is closed, then keeps reading for up to
+// Options.Grace so that exchanges in flight complete, flushes every
+// connection and returns. Cancelling ctx stops at once.
+func (l *LiveCapture) Run(ctx context.Context, stats *capture.Stats, sink Sink, stop <-chan struct{}) error {
+	return runLive(ctx, l.src, l.opts, stats, sink, stop)
+}
+
+func runLive(ctx context.Context, src *live.Source, opts Options, stats *capture.Stats, sink Sink, stop <-chan struct{}) error {
+	grace := opts.Grace
+	if grace <= 0 {
+		grace = time.Second
+	}
+	var stopping atomic.Bool
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-stop:
+			stopping.Store(true)
+		case <-done:
+		}
+	}()
+
+	var sinkErr error
+	asm := stream.New(opts.Stream, stats, func(e *capture.Exchange) {
+		if sinkErr == nil {
+			sinkErr = opts.deliver(stats, sink, e)
+		}
+	})
+	var stopAt time.Time
+	for {
+		if stopping.Load() && stopAt.IsZero() {
+			stopAt = time.Now()
+		}
+		if !stopAt.IsZero() && time.Since(stopAt) > grace {
+			break
+		}
+		p, err := src.ReadPacket(ctx)
+		if errors.Is(err, capture.ErrTimeout) {
+			asm.Tick(time.Now())
+			if !stopAt.IsZero() {
+				break // drained: nothing more is queued in the kernel
+			}
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return err
+		}
+		asm.Packet(p)
+		if sinkErr != nil {
+			return sinkErr
+		}
+	}
+	asm.Close()
+	if pk, dr, err := src.KernelStats(); err == nil {
+		stats.KernelPackets += pk
+		stats.KernelDrops += dr
+	}
+	return sinkErr
+}

@@ -1,0 +1,327 @@
+// Package stream reassembles TCP and parses HTTP/1.x: it takes captured
+// packets and gives [capture.Exchange] values and [capture.Stats].
+//
+// Reassembly is gopacket's reassembly package (mid-connection starts,
+// retransmissions, overlaps, out-of-order segments, bounded buffering); each
+// TCP connection feeds one [http1.Conn].
+package stream
+
+import (
+	"net/netip"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/reassembly"
+
+	"github.com/specgate/specgate/capture"
+	"github.com/specgate/specgate/capture/filter"
+	"github.com/specgate/specgate/capture/http1"
+)
+
+// Options bound the work and memory of an Assembler. Zero values take the
+// defaults noted on each field.
+type Options struct {
+	HTTP http1.Options
+	// Filter is applied in user space to every packet (the kernel applies
+	// it to live captures before this); nil keeps every packet.
+	Filter *filter.Expr
+	// MaxBuffered bounds the out-of-order bytes buffered over all
+	// connections (default 256 MiB); MaxConnBuffer per connection
+	// (default 16 MiB). Past them the oldest gap is skipped and its bytes
+	// are counted as lost.
+	MaxBuffered   int64
+	MaxConnBuffer int64
+	// MaxConns bounds the connections tracked at once (default 65536);
+	// connections beyond it are counted as given up.
+	MaxConns int
+	// GapTimeout is how long a hole in a stream is waited for before the
+	// bytes after it are delivered and the hole counted as lost (default 2s).
+	GapTimeout time.Duration
+	// IdleTimeout closes connections that saw no packet for this long
+	// (default 2 minutes).
+	IdleTimeout time.Duration
+}
+
+const pageBytes = 1900 // the reassembly package's page size
+
+func (o *Options) setDefaults() {
+	if o.MaxBuffered <= 0 {
+		o.MaxBuffered = 256 << 20
+	}
+	if o.MaxConnBuffer <= 0 {
+		o.MaxConnBuffer = 16 << 20
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 65536
+	}
+	if o.GapTimeout <= 0 {
+		o.GapTimeout = 2 * time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 2 * time.Minute
+	}
+}
+
+// Assembler turns packets into exchanges. It is not safe for concurrent use.
+type Assembler struct {
+	opts    Options
+	stats   *capture.Stats
+	emit    func(*capture.Exchange)
+	dec     decoder
+	asm     *reassembly.Assembler
+	conns   int    // connections open now
+	nextID  uint64 // connection ids, in order of first packet
+	now     time.Time
+	lastGap time.Time
+
+	// batch collects exchanges emitted while flushing, which visits
+	// connections in map order; they are sorted before delivery so that
+	// output stays deterministic.
+	batching bool
+	batch    []*capture.Exchange
+}
+
+// New returns an Assembler that sends every exchange to emit and accounts
+// in stats.
+func New(opts Options, stats *capture.Stats, emit func(*capture.Exchange)) *Assembler {
+	opts.setDefaults()
+	a := &Assembler{opts: opts, stats: stats, emit: emit}
+	a.asm = reassembly.NewAssembler(reassembly.NewStreamPool(&factory{a: a}))
+	a.asm.MaxBufferedPagesTotal = int(opts.MaxBuffered / pageBytes)
+	a.asm.MaxBufferedPagesPerConnection = int(opts.MaxConnBuffer / pageBytes)
+	return a
+}
+
+// ctxInfo carries a packet's capture info through reassembly.
+type ctxInfo struct{ ci gopacket.CaptureInfo }
+
+func (c *ctxInfo) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
+
+// Packet decodes and reassembles one frame.
+func (a *Assembler) Packet(p capture.Packet) {
+	a.stats.Packets++
+	a.stats.Bytes += uint64(len(p.Data))
+	flow, res := a.dec.decode(p)
+	switch res {
+	case resIgnored:
+		a.stats.Ignored++
+		return
+	case resFragment:
+		a.stats.Fragments++
+		return
+	case resError:
+		a.stats.DecodeErrors++
+		return
+	}
+	if a.opts.Filter != nil && !a.opts.Filter.Match(&a.dec.meta) {
+		a.stats.Ignored++
+		return
+	}
+	if p.Timestamp.After(a.now) {
+		a.now = p.Timestamp
+	}
+	ac := &ctxInfo{ci: gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.Length, InterfaceIndex: p.Interface}}
+	a.asm.AssembleWithContext(flow, &a.dec.tcp, ac)
+	if a.lastGap.IsZero() {
+		a.lastGap = a.now
+	} else if a.now.Sub(a.lastGap) >= time.Second {
+		a.Tick(a.now)
+	}
+}
+
+// Tick delivers data waiting behind holes older than the gap timeout and
+// closes connections idle longer than the idle timeout, as of now (packet
+// time for files, wall time for live captures).
+func (a *Assembler) Tick(now time.Time) {
+	if now.After(a.now) {
+		a.now = now
+	}
+	a.lastGap = a.now
+	a.flush(func() {
+		a.asm.FlushWithOptions(reassembly.FlushOptions{
+			T:  a.now.Add(-a.opts.GapTimeout),
+			TC: a.now.Add(-a.opts.IdleTimeout),
+		})
+	})
+}
+
+// Close flushes every connection: the capture is over.
+func (a *Assembler) Close() {
+	a.flush(func() { a.asm.FlushAll() })
+}
+
+// flush runs f with emitted exchanges batched, then delivers them in a
+// deterministic order.
+func (a *Assembler) flush(f func()) {
+	a.batching = true
+	f()
+	a.batching = false
+	b := a.batch
+	a.batch = nil
+	sort.SliceStable(b, func(i, j int) bool {
+		x, y := b[i], b[j]
+		if !x.Timing.RequestStart.Equal(y.Timing.RequestStart) {
+			return x.Timing.RequestStart.Before(y.Timing.RequestStart)
+		}
+		if x.ConnID != y.ConnID {
+			return connLess(x.ConnID, y.ConnID)
+		}
+		return x.Seq < y.Seq
+	})
+	for _, e := range b {
+		a.deliver(e)
+	}
+}
+
+func connLess(x, y string) bool {
+	if len(x) != len(y) {
+		return len(x) < len(y)
+	}
+	return x < y
+}
+
+func (a *Assembler) deliver(e *capture.Exchange) {
+	a.stats.Exchanges++
+	a.emit(e)
+}
+
+func (a *Assembler) onExchange(e *capture.Exchange) {
+	if a.batching {
+		a.batch = append(a.batch, e)
+		return
+	}
+	a.deliver(e)
+}
+
+// factory makes one tcpStream per connection.
+type factory struct{ a *Assembler }
+
+func (f *factory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
+	a := f.a
+	src, dst := endpoints(netFlow, tcpFlow)
+	if a.conns >= a.opts.MaxConns {
+		a.stats.Server(dst.String()).GaveUp++
+		return refused{}
+	}
+	a.conns++
+	a.nextID++
+	s := &tcpStream{a: a}
+	s.conn = http1.NewConn(http1.Info{A: src, B: dst, ID: strconv.FormatUint(a.nextID, 10)}, a.opts.HTTP, a.onExchange)
+	return s
+}
+
+func endpoints(netFlow, tcpFlow gopacket.Flow) (netip.AddrPort, netip.AddrPort) {
+	ns, nd := netFlow.Endpoints()
+	ts, td := tcpFlow.Endpoints()
+	sa, _ := netip.AddrFromSlice(ns.Raw())
+	da, _ := netip.AddrFromSlice(nd.Raw())
+	return netip.AddrPortFrom(sa, port(ts.Raw())), netip.AddrPortFrom(da, port(td.Raw()))
+}
+
+func port(b []byte) uint16 {
+	if len(b) != 2 {
+		return 0
+	}
+	return uint16(b[0])<<8 | uint16(b[1])
+}
+
+func netipAddr(ip []byte) (netip.Addr, bool) { return netip.AddrFromSlice(ip) }
+
+// tcpStream adapts one reassembled connection to an http1.Conn.
+type tcpStream struct {
+	a      *Assembler
+	conn   *http1.Conn
+	last   time.Time
+	reset  bool
+	closed bool
+	// midstream marks directions whose first bytes came without a SYN: the
+	// capture may have started inside a message.
+	midstream [2]bool
+}
+
+func dirOf(d reassembly.TCPFlowDirection) http1.Dir {
+	if d == reassembly.TCPDirClientToServer {
+		return http1.DirAB
+	}
+	return http1.DirBA
+}
+
+func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+	if s.closed {
+		return false
+	}
+	if ci.Timestamp.After(s.last) {
+		s.last = ci.Timestamp
+	}
+	if tcp.SYN && !tcp.ACK {
+		s.conn.SetClient(dirOf(dir))
+	}
+	if nextSeq == -1 && !tcp.SYN {
+		// No SYN seen in this direction: start where the capture starts.
+		*start = true
+		s.midstream[dirOf(dir)] = true
+	}
+	if tcp.RST && (nextSeq == -1 || reassembly.Sequence(tcp.Seq) == nextSeq) {
+		s.reset = true
+	}
+	return true
+}
+
+func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	if s.closed {
+		return
+	}
+	dir, _, end, skip := sg.Info()
+	d := dirOf(dir)
+	ts := s.last
+	if ac != nil {
+		ts = ac.GetCaptureInfo().Timestamp
+	}
+	if s.midstream[d] {
+		s.midstream[d] = false
+		if skip == 0 {
+			skip = -1
+		}
+	}
+	if skip != 0 {
+		s.conn.Lost(d, skip, ts)
+	}
+	if n, _ := sg.Lengths(); n > 0 {
+		s.conn.Data(d, sg.Fetch(n), ts)
+	}
+	if end {
+		if s.reset {
+			s.finish(ts, true)
+			return
+		}
+		s.conn.End(d, ts)
+	}
+}
+
+func (s *tcpStream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
+	s.finish(s.last, s.reset)
+	return true
+}
+
+func (s *tcpStream) finish(ts time.Time, reset bool) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.conn.Close(ts, reset)
+	cs := s.conn.Stats()
+	s.a.stats.Server(cs.Server).Add(cs)
+	s.a.conns--
+}
+
+// refused is the stream of a connection over the MaxConns bound.
+type refused struct{}
+
+func (refused) Accept(*layers.TCP, gopacket.CaptureInfo, reassembly.TCPFlowDirection, reassembly.Sequence, *bool, reassembly.AssemblerContext) bool {
+	return false
+}
+func (refused) ReassembledSG(reassembly.ScatterGather, reassembly.AssemblerContext) {}
+func (refused) ReassemblyComplete(reassembly.AssemblerContext) bool                 { return true }

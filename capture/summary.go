@@ -1,0 +1,54 @@
+package capture
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+)
+
+// WriteSummary writes a human-readable account of the capture: one line of
+// totals, a table with a row per server, and the explanation lines.
+func (s *Stats) WriteSummary(w io.Writer) error {
+	servers := s.SortedServers()
+	drops := ""
+	if s.KernelPackets+s.KernelDrops > 0 {
+		drops = fmt.Sprintf(", %d dropped by the kernel", s.KernelDrops)
+	}
+	if _, err := fmt.Fprintf(w, "captured %d %s from %d %s (%d packets, %d bytes%s)\n",
+		s.Exchanges, plural(s.Exchanges, "exchange"), len(servers), plural(uint64(len(servers)), "server"),
+		s.Packets, s.Bytes, drops); err != nil {
+		return err
+	}
+	if len(servers) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "server\texchanges\tconns\treq bytes\tresp bytes\ttruncated\tincomplete\tunanswered\tTLS\tHTTP/2\t")
+		for _, ss := range servers {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", ss.Server, ss.Exchanges, ss.Connections,
+				ss.RequestBytes, ss.ResponseBytes, ss.Truncated, ss.Incomplete, ss.Unanswered, ss.TLS, ss.HTTP2)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	for _, line := range s.Explain() {
+		if _, err := fmt.Fprintln(w, "note: "+line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FormatBytes renders n with a binary unit ("1.5 MiB").
+func FormatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/specgate/specgate/internal/pcapgen"
+	"github.com/specgate/specgate/internal/testenv"
+)
+
+// TestMain makes the test binary double as the specgate command and as the
+// small programs the end-to-end tests need (an HTTP client).
+func TestMain(m *testing.M) {
+	if os.Getenv("SPECGATE_TEST_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	if os.Getenv("SPECGATE_TEST_MAIN") == "httpclient" {
+		os.Exit(httpClientMain(os.Args[1:]))
+	}
+	if os.Getenv("SPECGATE_TEST_MAIN") == "server" {
+		os.Exit(serverMain(os.Args[1:]))
+	}
+	testscript.Main(m, map[string]func(){
+		"specgate":   func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
+		"httpclient": func() { os.Exit(httpClientMain(os.Args[1:])) },
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:   filepath.Join("..", "..", "testdata", "script"),
+		Setup: scriptSetup,
+		// [root] holds when running as root; in CI it must, so asking for
+		// it there as root-less is an error rather than a skip.
+		Condition: func(cond string) (bool, error) {
+			if cond != "root" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			if os.Geteuid() != 0 && testenv.InCI() {
+				return false, errors.New("CI=true but this script needs root (live capture needs CAP_NET_RAW)")
+			}
+			return os.Geteuid() == 0, nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitCode,
+			"serve":    cmdServe,
+		},
+	})
+}
+
+// cmdExitCode runs a command and checks its exit code:
+// exitcode CODE PROGRAM [ARG...]. Its output is the script's stdout/stderr.
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode CODE PROGRAM [ARG...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	cmd := exec.Command(lookPath(args[1], ts.Getenv("PATH")), args[2:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = scriptEnv(ts)
+	cmd.Stdout, cmd.Stderr = ts.Stdout(), ts.Stderr()
+	err = cmd.Run()
+	got := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("run %s: %v", args[1], err)
+	}
+	if got != want {
+		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+	}
+}
+
+func lookPath(name, path string) string {
+	for _, dir := range filepath.SplitList(path) {
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	return name
+}
+
+func scriptEnv(ts *testscript.TestScript) []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "WORK", "TMPDIR", "SERVER", "PORT", "CI"} {
+		env = append(env, k+"="+ts.Getenv(k))
+	}
+	return env
+}
+
+// cmdServe starts an HTTP server on loopback for the rest of the script
+// and sets $SERVER (host:port) and $PORT. Its routes:
+// /items/N answers JSON, /slow/MS answers after MS milliseconds.
+func cmdServe(ts *testscript.TestScript, neg bool, args []string) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	srv := &http.Server{Handler: testHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	ts.Defer(func() { srv.Close() })
+	ap := netip.MustParseAddrPort(ln.Addr().String())
+	ts.Setenv("SERVER", ap.String())
+	ts.Setenv("PORT", strconv.Itoa(int(ap.Port())))
+}
+
+func testHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{n}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":%q,"name":"item %s","tags":["a","b"]}`, r.PathValue("n"), r.PathValue("n"))
+	})
+	mux.HandleFunc("GET /slow/{ms}", func(w http.ResponseWriter, r *http.Request) {
+		ms, _ := strconv.Atoi(r.PathValue("ms"))
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"slept":true}`)
+	})
+	return mux
+}
+
+// serverMain serves testHandler on the address in args[0] and prints
+// "ready" once it listens; it runs until killed.
+func serverMain(args []string) int {
+	ln, err := net.Listen("tcp", args[0])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		return 1
+	}
+	fmt.Println("ready")
+	return exitOnErr(http.Serve(ln, testHandler()))
+}
+
+func exitOnErr(err error) int {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
+}
+
+// httpClientMain is a small HTTP client for the scripts:
+// httpclient [-n N] [-exit CODE] [-auth TOKEN] URL
+// It GETs URL/items/i for i in 0..N-1 on one keep-alive connection and
+// exits with CODE.
+func httpClientMain(args []string) int {
+	n, code, auth := 1, 0, ""
+	var base string
+	for i := 0; i < len(args); i++ {
+		switch args[i] {
+		case "-n":
+			i++
+			n, _ = strconv.Atoi(args[i])
+		case "-exit":
+			i++
+			code, _ = strconv.Atoi(args[i])
+		case "-auth":
+			i++
+			auth = args[i]
+		default:
+			base = args[i]
+		}
+	}
+	c := &http.Client{Timeout: 10 * time.Second}
+	for i := 0; i < n; i++ {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", fmt.Sprintf("%s/items/%d", strings.TrimSuffix(base, "/"), i), nil)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "httpclient:", err)
+			return 99
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return code
+}
+
+// scriptSetup writes the capture files the scripts read: a valid pcap of
+// three exchanges, the same cut short, and files that are not captures.
+func scriptSetup(env *testscript.Env) error {
+	var buf bytes.Buffer
+	w, err := pcapgen.NewWriter(&buf, pcapgen.Options{Seed: 1})
+	if err != nil {
+		return err
+	}
+	conn := pcapgen.Conn{
+		Client: netip.MustParseAddrPort("10.1.0.2:41000"),
+		Server: netip.MustParseAddrPort("10.1.0.1:8080"),
+	}
+	for i := 0; i < 3; i++ {
+		body := fmt.Sprintf(`{"id":%d,"title":"item %d"}`, i, i)
+		conn.Exchanges = append(conn.Exchanges, pcapgen.Exchange{
+			Request:  []byte(fmt.Sprintf("GET /todos/%d HTTP/1.1\r\nHost: todo.test:8080\r\nAuthorization: Bearer s3cr3t-t0ken-%d\r\n\r\n", i, i)),
+			Response: []byte(fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)),
+		})
+	}
+	if err := w.WriteConn(conn); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	good := buf.Bytes()
+	files := map[string][]byte{
+		"good.pcap":      good,
+		"truncated.pcap": good[:len(good)-37],
+		"badmagic.pcap":  []byte("this is not a capture file, just some text\n"),
+		"empty.pcap":     {},
+	}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(env.WorkDir, name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+func portOf(addr string) int {
+	ap := netip.MustParseAddrPort(addr)
+	return int(ap.Port())
+}

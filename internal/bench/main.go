@@ -1,0 +1,321 @@
+// Command bench measures specgate against its peers on the same input in
+// one run: reading a generated pcap (specgate, tshark, a bare gopacket
+// decode loop) and capturing live loopback traffic (capture ratio and the
+// server's throughput with and without capture). It prints ratios.
+//
+//	go run ./internal/bench [-n 200000] [-dir .bench] [-live 5s]
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/specgate/specgate/internal/atomicfile"
+	"github.com/specgate/specgate/internal/pcapgen"
+)
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "bare" {
+		if err := bare(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	n := flag.Int("n", 200000, "exchanges in the generated pcap")
+	dir := flag.String("dir", ".bench", "work directory")
+	liveFor := flag.Duration("live", 5*time.Second, "duration of each live load run (0 skips the live benchmark)")
+	flag.Parse()
+	if err := runAll(*n, *dir, *liveFor); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func runAll(n int, dir string, liveFor time.Duration) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	specgate := filepath.Join(dir, "specgate")
+	if out, err := exec.Command("go", "build", "-trimpath", "-o", specgate, "./cmd/specgate").CombinedOutput(); err != nil {
+		return fmt.Errorf("build specgate: %v: %s", err, out)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("machine: %d cores, %s, %s\n", runtime.NumCPU(), cpuModel(), runtime.Version())
+
+	small := filepath.Join(dir, fmt.Sprintf("mix-%d.pcap", n/10))
+	large := filepath.Join(dir, fmt.Sprintf("mix-%d.pcap", n))
+	for _, f := range []struct {
+		path string
+		n    int
+	}{{small, n / 10}, {large, n}} {
+		if err := generate(f.path, f.n); err != nil {
+			return err
+		}
+	}
+	fi, _ := os.Stat(large)
+	mb := float64(fi.Size()) / 1e6
+	fmt.Printf("\n== reading %s (%d exchanges, %.0f MB)\n", large, n, mb)
+
+	sg, err := measure(specgate, "capture", "-q", "-r", large, "-w", filepath.Join(dir, "out.ndjson"))
+	if err != nil {
+		return err
+	}
+	sgSmall, err := measure(specgate, "capture", "-q", "-r", small, "-w", filepath.Join(dir, "out-small.ndjson"))
+	if err != nil {
+		return err
+	}
+	bl, err := measure(self, "bare", large)
+	if err != nil {
+		return err
+	}
+	exch, err := countLines(filepath.Join(dir, "out.ndjson"))
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-28s %10s %12s %10s %10s\n", "", "seconds", "exchanges/s", "MB/s", "peak RSS")
+	row := func(name string, r result, ex int) {
+		eps := "-"
+		if ex > 0 {
+			eps = fmt.Sprintf("%.0f", float64(ex)/r.wall.Seconds())
+		}
+		fmt.Printf("%-28s %10.2f %12s %10.1f %9.0fM\n", name, r.wall.Seconds(), eps, mb/r.wall.Seconds(), float64(r.maxRSS)/1e6)
+	}
+	row("specgate capture -r", sg, exch)
+	row("bare gopacket decode loop", bl, 0)
+	var ts result
+	if tshark, err := exec.LookPath("tshark"); err == nil {
+		ts, err = measure(tshark, "-r", large, "-Y", "http", "-T", "fields", "-e", "http.request.method", "-e", "http.response.code")
+		if err != nil {
+			return err
+		}
+		row("tshark -Y http -T fields", ts, exch)
+	} else {
+		fmt.Println("tshark: not installed, no ratio")
+	}
+	fmt.Printf("\nspecgate exchanges captured: %d of %d generated\n", exch, n)
+	if ts.wall > 0 {
+		fmt.Printf("ratio specgate / tshark speed:           %.1fx (target >= 10x)\n", ts.wall.Seconds()/sg.wall.Seconds())
+	}
+	fmt.Printf("ratio specgate / bare decode loop speed: %.0f%% (target >= 40%%)\n", 100*bl.wall.Seconds()/sg.wall.Seconds())
+	fmt.Printf("peak RSS at %d vs %d exchanges:    %.0fM vs %.0fM (%.2fx; flat is 1x)\n", n, n/10, float64(sg.maxRSS)/1e6, float64(sgSmall.maxRSS)/1e6, float64(sg.maxRSS)/float64(sgSmall.maxRSS))
+
+	if liveFor > 0 {
+		if os.Geteuid() != 0 {
+			fmt.Println("\n== live: skipped, needs root")
+			return nil
+		}
+		return liveBench(specgate, dir, liveFor)
+	}
+	return nil
+}
+
+type result struct {
+	wall   time.Duration
+	maxRSS int64 // bytes
+}
+
+// measure runs a command to completion, discarding its stdout, and returns
+// its wall time and peak resident set size.
+func measure(name string, args ...string) (result, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout = io.Discard
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	wall := time.Since(t0)
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return result{wall: wall, maxRSS: ru.Maxrss * 1024}, nil
+}
+
+func generate(path string, n int) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	fmt.Printf("generating %s (%d exchanges)\n", path, n)
+	f, err := atomicfile.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w, err := pcapgen.NewWriter(bw, pcapgen.Options{Seed: 42})
+	if err != nil {
+		return err
+	}
+	if err := w.WriteInterleaved(pcapgen.Mix(n, 42)); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
+// bare is the reference: read every packet and decode it down to TCP with
+// reused layers, doing nothing else. No capture tool can be faster.
+func bare(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		return err
+	}
+	var eth layers.Ethernet
+	var ip4 layers.IPv4
+	var ip6 layers.IPv6
+	var tcp layers.TCP
+	parser := gopacket.NewDecodingLayerParser(layers.LayerTypeEthernet, &eth, &ip4, &ip6, &tcp)
+	parser.IgnoreUnsupported = true
+	decoded := make([]gopacket.LayerType, 0, 4)
+	var packets, payload int
+	for {
+		data, _, err := r.ZeroCopyReadPacketData()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		_ = parser.DecodeLayers(data, &decoded)
+		packets++
+		payload += len(tcp.Payload)
+	}
+	fmt.Println(packets, payload)
+	return nil
+}
+
+func countLines(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		n++
+	}
+	return n, sc.Err()
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			if i := strings.IndexByte(line, ':'); i >= 0 {
+				return strings.TrimSpace(line[i+1:])
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+// liveBench loads a loopback server as hard as a few keep-alive clients
+// can, without and then with specgate capturing, and compares.
+func liveBench(specgate, dir string, d time.Duration) error {
+	fmt.Printf("\n== live loopback (%s per run)\n", d)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	body := `{"id":"0f8fad5b-d9cb-469f-a165-70867728950e","title":"benchmark","done":false,"tags":["a","b","c"]}`
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, body)
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	addr := ln.Addr().String()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+
+	base, _ := load(addr, d)
+	fmt.Printf("without capture: %d requests, %.0f req/s\n", base, float64(base)/d.Seconds())
+
+	out := filepath.Join(dir, "live.ndjson")
+	cmd := exec.Command(specgate, "capture", "-i", "lo", "-f", "tcp port "+port, "-w", out, "-q")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	time.Sleep(time.Second) // sockets open
+	sent, _ := load(addr, d)
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("specgate live: %v: %s", err, stderr.String())
+	}
+	got, err := countLines(out)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("with capture:    %d requests, %.0f req/s\n", sent, float64(sent)/d.Seconds())
+	fmt.Printf("captured %d of %d exchanges sent: %.3f%% (target >= 99.9%%)\n", got, sent, 100*float64(got)/float64(sent))
+	fmt.Printf("server throughput with capture / without: %.1f%% (target >= 95%%)\n", 100*float64(sent)/float64(base))
+	return nil
+}
+
+// load sends requests from a few keep-alive clients for d and returns how
+// many completed. It is bounded in time and talks to loopback only.
+func load(addr string, d time.Duration) (int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/todos/1", nil)
+				resp, err := c.Do(req)
+				if err != nil {
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				n.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return n.Load(), nil
+}
