@@ -3,6 +3,7 @@ package http1
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -52,7 +53,8 @@ func encodeScript(evs []ev) []byte {
 
 // replay feeds a fuzzer input to a Conn, checking bounds after every call;
 // it returns the exchanges, the Conn and the bytes fed in each direction.
-func replay(t *testing.T, in []byte, opts Options) ([]*capture.Exchange, *Conn, [2][]byte) {
+// With whole, each data record is fed in one call whatever its chunk size.
+func replay(t *testing.T, in []byte, opts Options, whole bool) ([]*capture.Exchange, *Conn, [2][]byte) {
 	var xs []*capture.Exchange
 	c := NewConn(Info{A: addrA, B: addrB, ID: "fuzz"}, opts, func(x *capture.Exchange) { xs = append(xs, x) })
 	var fed [2][]byte
@@ -76,6 +78,9 @@ func replay(t *testing.T, in []byte, opts Options) ([]*capture.Exchange, *Conn, 
 			}
 			n = min(n, len(in))
 			chunk := max(arg, 1)
+			if whole {
+				chunk = max(n, 1)
+			}
 			for p := range slices.Chunk(in[:n], chunk) {
 				c.Data(d, p, ts)
 				fed[d] = append(fed[d], p...)
@@ -151,8 +156,21 @@ var fuzzOpts = Options{MaxBody: 1 << 12, MaxHeader: 1 << 10, MaxPending: 16}
 func FuzzConn(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		xs, c, fed := replay(t, in, fuzzOpts)
+		xs, c, fed := replay(t, in, fuzzOpts, false)
 		checkFuzzResult(t, xs, c, fed, fuzzOpts)
+		// how the bytes were cut must not matter
+		wxs, wc, _ := replay(t, in, fuzzOpts, true)
+		if len(wxs) != len(xs) {
+			t.Fatalf("%d exchanges in chunks, %d whole", len(xs), len(wxs))
+		}
+		for i := range xs {
+			if !reflect.DeepEqual(xs[i], wxs[i]) {
+				t.Fatalf("exchange %d differs:\n chunks %s\n whole  %s", i, summary(xs[i]), summary(wxs[i]))
+			}
+		}
+		if a, b := *c.Stats(), *wc.Stats(); !reflect.DeepEqual(a, b) {
+			t.Fatalf("stats differ:\n chunks %+v\n whole  %+v", a, b)
+		}
 	})
 }
 

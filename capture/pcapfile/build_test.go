@@ -183,6 +183,21 @@ func (f *ngFile) spb(data []byte) *ngFile {
 	return f.block(3, b)
 }
 
+// isb writes an interface statistics block with the given 64-bit
+// counters (option code → value).
+func (f *ngFile) isb(iface uint32, counters map[uint16]uint64) *ngFile {
+	b := f.order.AppendUint32(nil, iface)
+	b = append(b, make([]byte, 8)...) // timestamp
+	b = append(b, f.option(1, []byte("counters"))...)
+	for _, code := range []uint16{2, 3, 4, 5, 6, 7, 8} {
+		if v, ok := counters[code]; ok {
+			b = append(b, f.option(code, f.order.AppendUint64(nil, v))...)
+		}
+	}
+	b = append(b, f.endOptions()...)
+	return f.block(5, b)
+}
+
 func (f *ngFile) bytes() []byte { return bytes.Clone(f.buf.Bytes()) }
 
 // frames returns real frames of a generated HTTP exchange on link type

@@ -25,6 +25,7 @@ const (
 	blockIDB = 1
 	blockPB  = 2
 	blockSPB = 3
+	blockISB = 5
 	blockEPB = 6
 
 	byteOrderMagic = 0x1A2B3C4D
@@ -57,6 +58,11 @@ type framer struct {
 	// current section has declared so far.
 	links []layers.LinkType
 	snap0 uint32
+
+	// Interface statistics, indexed by interface across sections (base is
+	// the number of interfaces in earlier sections).
+	base  int
+	stats []ifaceStats
 
 	err error // sticky: io.EOF, or the framing error to report
 }
@@ -250,6 +256,9 @@ func (f *framer) nextBlock() {
 		f.err = fmt.Errorf("pcapng block at byte %d has an invalid length %d: the file is damaged", f.off, length)
 		return
 	}
+	if typ == blockISB {
+		f.readStats(length)
+	}
 	if !keep {
 		f.skip(int64(length))
 		return
@@ -265,6 +274,7 @@ func (f *framer) nextBlock() {
 			f.err = fmt.Errorf("section at byte %d has pcapng version %d.%d; specgate reads 1.0", f.off, major, minor)
 			return
 		}
+		f.base += len(f.links)
 		f.links = f.links[:0]
 		f.snap0 = 0
 	case blockIDB:
@@ -323,6 +333,58 @@ func (f *framer) checkPacket(iface, caplen, room uint32) bool {
 		return false
 	}
 	return true
+}
+
+// ifaceStats are the counters of an interface's latest statistics block.
+type ifaceStats struct {
+	seen       bool
+	recv, drop uint64
+}
+
+// Options of an interface statistics block.
+const (
+	isbIfRecv = 4
+	isbIfDrop = 5
+	isbOSDrop = 7
+)
+
+// readStats notes the counters of the statistics block at the front of src
+// (which skip then drops). A block that is too large or malformed is
+// ignored: the counters are a report, not data.
+func (f *framer) readStats(length uint32) {
+	if length > 64<<10 || length < 24 {
+		return
+	}
+	b, err := f.src.Peek(int(length))
+	if err != nil {
+		return // skip reports the truncation
+	}
+	iface := int64(f.order.Uint32(b[8:]))
+	if iface >= int64(len(f.links)) || f.base+int(iface) >= maxInterfaces {
+		return
+	}
+	var st ifaceStats
+	st.seen = true
+	for opts := b[20 : length-4]; len(opts) >= 4; {
+		code, n := f.order.Uint16(opts), int(f.order.Uint16(opts[2:]))
+		if code == 0 || 4+n > len(opts) {
+			break
+		}
+		if v := opts[4 : 4+n]; n == 8 {
+			switch code {
+			case isbIfRecv:
+				st.recv = f.order.Uint64(v)
+			case isbIfDrop, isbOSDrop:
+				st.drop += f.order.Uint64(v)
+			}
+		}
+		opts = opts[min(len(opts), 4+n+(4-n%4)%4):]
+	}
+	i := f.base + int(iface)
+	for len(f.stats) <= i {
+		f.stats = append(f.stats, ifaceStats{})
+	}
+	f.stats[i] = st
 }
 
 // skip drops a whole block that pcapgo does not need to see.

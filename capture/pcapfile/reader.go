@@ -236,6 +236,25 @@ func (r *Reader) readError(err error) error {
 	return fmt.Errorf("%s: after packet %d: %w", r.name, r.n, err)
 }
 
+// InterfaceStats reports the counters that the capturing tool recorded
+// in the file: packets the interfaces received and dropped (the kernel's and
+// the interface's drops), summed over interfaces from each one's latest
+// pcapng statistics block. ok is false when the file records none, as pcap
+// files never do; received is 0 if no block counts received packets. The
+// counters are complete once ReadPacket has returned io.EOF: tools write
+// them at the end.
+func (r *Reader) InterfaceStats() (received, dropped uint64, ok bool) {
+	for _, st := range r.fr.stats {
+		if !st.seen {
+			continue
+		}
+		ok = true
+		received += st.recv
+		dropped += st.drop
+	}
+	return received, dropped, ok
+}
+
 // Format names the file format: "pcap" or "pcapng", with "+gzip" appended
 // for compressed files.
 func (r *Reader) Format() string { return r.format }

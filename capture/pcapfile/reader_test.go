@@ -302,6 +302,38 @@ func TestPcapngInterfacesAndSections(t *testing.T) {
 	}
 }
 
+// TestInterfaceStats reads the counters of pcapng statistics blocks: the
+// latest block of each interface counts, over every section.
+func TestInterfaceStats(t *testing.T) {
+	eth := frames(t, layers.LinkTypeEthernet)
+	const recv, ifdrop, osdrop = 4, 5, 7
+	f := newNg(binary.LittleEndian).idb(1, 0, 0, "eth0").idb(113, 0, 0, "any").
+		isb(0, map[uint16]uint64{recv: 100, ifdrop: 3}).
+		epb(0, 1, eth[0], 0).
+		isb(1, map[uint16]uint64{recv: 20, osdrop: 2}).
+		isb(9, map[uint16]uint64{recv: 1000}). // no such interface: ignored
+		isb(0, map[uint16]uint64{recv: 150, ifdrop: 5}).
+		section(binary.BigEndian).idb(1, 0, 0, "eth1").
+		epb(0, 2, eth[1], 0).
+		isb(0, map[uint16]uint64{recv: 7, 2: 99, 6: 42})
+	r, ps, err := readBytes(t, f.bytes(), "x.pcapng")
+	if err != nil || len(ps) != 2 {
+		t.Fatalf("%d packets, err %v", len(ps), err)
+	}
+	recvd, dropped, ok := r.InterfaceStats()
+	if !ok || recvd != 150+20+7 || dropped != 5+2 {
+		t.Errorf("InterfaceStats() = %d, %d, %v; want 177, 7, true", recvd, dropped, ok)
+	}
+
+	r, _, err = readBytes(t, newPcap(binary.LittleEndian, false, 1, 65535).add(t0, eth[0], 0).bytes(), "x.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recvd, dropped, ok := r.InterfaceStats(); ok || recvd != 0 || dropped != 0 {
+		t.Errorf("pcap: InterfaceStats() = %d, %d, %v; want none", recvd, dropped, ok)
+	}
+}
+
 const linkHelp = "; specgate reads Ethernet, Linux cooked (SLL, SLL2), raw IP and loopback captures"
 
 func TestUnsupportedLinkType(t *testing.T) {

@@ -338,6 +338,9 @@ func TestLiveCaptures(t *testing.T) {
 			if tc.nano != (subMicro > 0) {
 				t.Errorf("%d of %d timestamps have nanoseconds; nanosecond file: %v", subMicro, len(ps), tc.nano)
 			}
+			if recvd, _, ok := r.InterfaceStats(); (tc.tool == "dumpcap") != ok || ok && recvd < uint64(len(ps)/len(ifaces)) {
+				t.Errorf("InterfaceStats() = %d received, %v; %d packets read", recvd, ok, len(ps))
+			}
 			if tc.name == "dumpcap-lo-and-any" && (len(links) != 2 || len(ifaces) != 2) {
 				t.Errorf("two interfaces: saw link types %v and interfaces %v", links, ifaces)
 			}

@@ -301,9 +301,12 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 	}
 }
 
+// ReassemblyComplete keeps the connection in the pool after both halves
+// closed, so that the last ACKs do not look like a new connection; idle
+// flushing removes it later.
 func (s *tcpStream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	s.finish(s.last, s.reset)
-	return true
+	return false
 }
 
 func (s *tcpStream) finish(ts time.Time, reset bool) {
