@@ -27,6 +27,8 @@ type Stats struct {
 	Exchanges uint64 `json:"exchanges"`
 	// Filtered counts exchanges left out by host or path filters.
 	Filtered uint64 `json:"filtered"`
+	// Redacted counts the secret values replaced before any output.
+	Redacted uint64 `json:"redacted"`
 	// Servers holds per-server counters, keyed by "addr:port" (or the host
 	// name for sources without addresses).
 	Servers map[string]*ServerStats `json:"-"`
@@ -145,6 +147,7 @@ func (s *Stats) Merge(o *Stats) {
 	s.Fragments += o.Fragments
 	s.Exchanges += o.Exchanges
 	s.Filtered += o.Filtered
+	s.Redacted += o.Redacted
 	for k, v := range o.Servers {
 		s.Server(k).Add(v)
 	}
@@ -277,6 +280,7 @@ type statsJSON struct {
 	Fragments     uint64         `json:"fragments"`
 	Exchanges     uint64         `json:"exchanges"`
 	Filtered      uint64         `json:"filtered"`
+	Redacted      uint64         `json:"redacted"`
 	Lossy         bool           `json:"lossy"`
 	Servers       []*ServerStats `json:"servers"`
 	Problems      []string       `json:"problems"`
@@ -293,7 +297,7 @@ func (s *Stats) MarshalJSON() ([]byte, error) {
 	return json.Marshal(statsJSON{
 		Packets: s.Packets, Bytes: s.Bytes, KernelPackets: s.KernelPackets, KernelDrops: s.KernelDrops,
 		Ignored: s.Ignored, DecodeErrors: s.DecodeErrors, Fragments: s.Fragments,
-		Exchanges: s.Exchanges, Filtered: s.Filtered, Lossy: s.Lossy(),
+		Exchanges: s.Exchanges, Filtered: s.Filtered, Redacted: s.Redacted, Lossy: s.Lossy(),
 		Servers: servers, Problems: problems,
 	})
 }

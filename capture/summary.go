@@ -31,6 +31,11 @@ func (s *Stats) WriteSummary(w io.Writer) error {
 			return err
 		}
 	}
+	if s.Redacted > 0 {
+		if _, err := fmt.Fprintf(w, "redacted %d secret %s (credentials, cookies, tokens)\n", s.Redacted, plural(s.Redacted, "value")); err != nil {
+			return err
+		}
+	}
 	for _, line := range s.Explain() {
 		if _, err := fmt.Fprintln(w, "note: "+line); err != nil {
 			return err

@@ -21,7 +21,7 @@ sudo=""
 if [ "$(id -u)" != 0 ] && sudo -n true 2>/dev/null; then
 	sudo="sudo -n"
 fi
-if [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; then
+if [ -z "${DEMO_REPLAY:-}" ] && { [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; }; then
 	echo "==> specgate capture -i lo -f 'tcp port $port' -w $dir/traffic.har -- client"
 	$sudo "$dir/specgate" capture -i lo -f "tcp port $port" -w "$dir/traffic.har" \
 		--stats-json "$dir/stats.json" -- "$dir/client" -base "http://127.0.0.1:$port"
@@ -34,7 +34,8 @@ fi
 
 echo
 echo "==> what specgate saw ($dir/traffic.har):"
-grep -E '^      "(method|url)"|^      "status"' "$dir/traffic.har" | paste - - - | sed -E 's/ +/ /g; s/"//g; s/,//g'
+grep -E '^ +"(method|url|status)": ' "$dir/traffic.har" | paste - - - |
+	sed -E 's/"(method|url|status)": //g; s/[",]//g; s/[[:space:]]+/ /g; s/^ /  /'
 echo
 echo "==> the bearer token never reaches the file:"
-grep -m1 -o '"Bearer [^"]*"' "$dir/traffic.har" || true
+grep -m1 -o '"Bearer [^"]*"' "$dir/traffic.har" || echo "  (no Authorization header captured)"

@@ -145,7 +145,6 @@ func parsePcap(t *testing.T, path string) ([]*capture.Exchange, *capture.Stats) 
 		last = ci.Timestamp
 	}
 	asm.FlushAll()
-	_ = last
 	st := capture.NewStats()
 	for _, c := range f.conns {
 		c.Close(last, false) // no-op for connections already closed

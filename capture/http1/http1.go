@@ -181,7 +181,10 @@ func (c *Conn) Data(d Dir, b []byte, ts time.Time) {
 
 // Lost tells the Conn that n bytes of direction d are missing before the
 // next Data (n < 0: an unknown number, as when the capture started in the
-// middle of the stream).
+// middle of the stream). Inside a body of known length only body bytes are
+// lost (Truncated); elsewhere the parser resynchronises on the next start
+// line. Losses on a connection no longer read as HTTP/1.x (TLS, HTTP/2,
+// after an upgrade) are not counted.
 func (c *Conn) Lost(d Dir, n int, ts time.Time) {
 	if c.closed || d > DirBA || n == 0 {
 		return

@@ -26,7 +26,7 @@ func FuzzReader(f *testing.F) {
 	f.Add(pc)
 	f.Add(newPcap(binary.BigEndian, true, 276, 262144).add(t0, eth[2], 0).bytes())
 	ng := newNg(binary.LittleEndian).idb(1, 0, 0, "eth0").idb(101, 100, 9, "").
-		epb(0, 1, eth[0], 0).block(4, make([]byte, 8)).epb(1, 2, raw[1], 0).spb(eth[2]).pb(1, 3, raw[3]).
+		epb(0, 1, eth[0], 0).block(4, make([]byte, 8)).isb(1, map[uint16]uint64{4: 10, 5: 1}).epb(1, 2, raw[1], 0).spb(eth[2]).pb(1, 3, raw[3]).
 		section(binary.BigEndian).idb(113, 0, 0x80|10, "").epb(0, 4, eth[1], 0).bytes()
 	f.Add(ng)
 	f.Add(gz(f, pc))
@@ -52,6 +52,7 @@ func FuzzReader(f *testing.F) {
 			p, err := r.ReadPacket(context.Background())
 			if err != nil {
 				check(err)
+				r.InterfaceStats()
 				return
 			}
 			if len(p.Data) > 262144 || p.Length < len(p.Data) {

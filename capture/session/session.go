@@ -90,6 +90,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := w.Close(); err != nil {
 		return nil, fmt.Errorf("write %s: %w", cfg.Output, err)
 	}
+	if cfg.Options.Redactor != nil {
+		res.Stats.Redacted = cfg.Options.Redactor.Count()
+	}
 	if cfg.StatsJSON != "" {
 		b, err := res.Stats.MarshalJSON()
 		if err != nil {

@@ -195,6 +195,16 @@ func readPackets(ctx context.Context, src capture.PacketSource, opts Options, st
 		}
 	}
 	asm.Close()
+	// dumpcap records the kernel's counters in pcapng files: drops during
+	// that capture are drops of this one.
+	if is, ok := src.(interface {
+		InterfaceStats() (received, dropped uint64, ok bool)
+	}); ok {
+		if rcv, drop, ok := is.InterfaceStats(); ok {
+			stats.KernelPackets += rcv
+			stats.KernelDrops += drop
+		}
+	}
 	return sinkErr
 }
 
