@@ -253,7 +253,7 @@ func (ss *ServerStats) explain() []string {
 		p("%d %s cut short (connection reset or capture ended mid-message)", ss.Incomplete, plural(ss.Incomplete, "message was", "messages were"))
 	}
 	if ss.Truncated > 0 {
-		p("%d %s truncated at the body size limit; raise --max-body to keep them whole", ss.Truncated, plural(ss.Truncated, "body was", "bodies were"))
+		p("%d %s truncated (at the body size limit, or by bytes missing from the capture); raise --max-body to keep long bodies whole", ss.Truncated, plural(ss.Truncated, "body was", "bodies were"))
 	}
 	return lines
 }

@@ -256,8 +256,12 @@ func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 	if ci.Timestamp.After(s.last) {
 		s.last = ci.Timestamp
 	}
-	if tcp.SYN && !tcp.ACK {
-		s.conn.SetClient(dirOf(dir))
+	if tcp.SYN {
+		d := dirOf(dir)
+		if tcp.ACK { // SYN-ACK: the other side is the client
+			d = dirOf(dir.Reverse())
+		}
+		s.conn.SetClient(d)
 	}
 	if nextSeq == -1 && !tcp.SYN {
 		// No SYN seen in this direction: start where the capture starts.
