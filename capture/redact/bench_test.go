@@ -6,16 +6,17 @@ import (
 	"testing"
 
 	"github.com/specgate/specgate/capture"
+	"github.com/specgate/specgate/internal/secrettest"
 )
 
 // cleanJSON2K returns about 2 KB of realistic JSON with no secret in it:
 // ids, timestamps, prices, URLs, an escaped string.
 func cleanJSON2K() []byte {
-	g := newGen(41)
+	g := secrettest.New(41)
 	var items []string
 	for i := 0; len(strings.Join(items, ",")) < 1800; i++ {
 		items = append(items, fmt.Sprintf(`{"id":"%s","sku":"RS-%04d","name":"Trail runner \"%d\"","price":%d.99,"created_at":"2024-03-01T12:%02d:56Z","updated_ms":%d,"url":"https:\/\/shop.example.com\/p\/%d","tags":["run","trail"],"stock":%d,"active":true}`,
-			g.uuid4(), 1000+i, i, 80+i, i%60, 1709296496789+int64(i), i, i*3))
+			g.UUID(), 1000+i, i, 80+i, i%60, 1709296496789+int64(i), i, i*3))
 	}
 	return []byte(`{"data":[` + strings.Join(items, ",") + `],"page":2,"per_page":50,"total":1234}`)
 }
@@ -36,10 +37,10 @@ func BenchmarkCleanJSON(b *testing.B) {
 }
 
 func BenchmarkSecretJSON(b *testing.B) {
-	g := newGen(42)
+	g := secrettest.New(42)
 	body := []byte(strings.Replace(string(cleanJSON2K()), `"page":2`,
-		`"page":2,"auth":{"access_token":"`+g.str(alnumChars, 40)+`","refresh_token":"`+g.str(alnumChars, 40)+
-			`","id_token":"`+g.jwt()+`"},"note":"key AKIA`+g.str(upperChars+"234567", 16)+`","password":"`+g.str(alnumChars, 16)+`"`, 1))
+		`"page":2,"auth":{"access_token":"`+g.Str(secrettest.Alnum, 40)+`","refresh_token":"`+g.Str(secrettest.Alnum, 40)+
+			`","id_token":"`+g.JWT()+`"},"note":"key AKIA`+g.Str(secrettest.Base32, 16)+`","password":"`+g.Str(secrettest.Alnum, 16)+`"`, 1))
 	r := New(Options{})
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/specgate/specgate/capture"
+	"github.com/specgate/specgate/internal/secrettest"
 )
 
 // cleanPNG encodes a small gradient image: real binary bytes.
@@ -36,49 +37,15 @@ func cleanPNG(t testing.TB) []byte {
 	return b.Bytes()
 }
 
-// uuid4 formats 16 random bytes as a version 4 UUID.
-func (g *gen) uuid4() string {
-	var b [16]byte
-	for i := range b {
-		b[i] = byte(g.rng.UintN(256))
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
-
-// ulid returns a ULID-shaped identifier: a 48-bit millisecond time and
-// 80 random bits in Crockford base32.
-func (g *gen) ulid(ms int64) string {
-	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	var b [26]byte
-	for i := 9; i >= 0; i-- {
-		b[i] = crockford[ms&31]
-		ms >>= 5
-	}
-	for i := 10; i < 26; i++ {
-		b[i] = crockford[g.rng.IntN(32)]
-	}
-	return string(b[:])
-}
-
-// notLuhn returns a 16-digit number starting with 4 whose check digit is
-// wrong.
-func (g *gen) notLuhn() string {
-	c := g.card("4", 16)
-	last := (c[15]-'0'+1)%10 + '0'
-	return c[:15] + string(last)
-}
-
 // cleanCalls is realistic API traffic that holds no secret.
 func cleanCalls(t testing.TB) []call {
-	g := newGen(7)
+	g := secrettest.New(7)
 	logo := cleanPNG(t)
 	sum := sha256.Sum256(logo)
 	digest := hex.EncodeToString(sum[:])
 	ms := time.Date(2024, 3, 1, 12, 34, 56, 789e6, time.UTC).UnixMilli()
-	badCard := g.notLuhn()
-	nine := g.card("9", 16) // valid check digit, but no card issuer uses 9
+	badCard := g.NotLuhn()
+	nine := g.Card("9", 16) // valid check digit, but no card issuer uses 9
 	var orders []string
 	for i := 0; i < 3; i++ {
 		orders = append(orders, fmt.Sprintf(`    {
@@ -96,7 +63,7 @@ func cleanCalls(t testing.TB) []call {
       "tags": ["express", "gift"],
       "shipped": true,
       "notes": null
-    }`, g.uuid4(), g.ulid(ms+int64(i)), 123+i, i, ms+int64(i), ms+int64(i), i, 2671+i, badCard, nine, digest, 1299*(i+1), i))
+    }`, g.UUID(), g.ULID(ms+int64(i)), 123+i, i, ms+int64(i), ms+int64(i), i, 2671+i, badCard, nine, digest, 1299*(i+1), i))
 	}
 	ordersJSON := "{\n  \"data\": [\n" + strings.Join(orders, ",\n") + "\n  ],\n" +
 		`  "thumbnail": "data:image/png;base64,` + base64.StdEncoding.EncodeToString(logo) + `",` + "\n" +
@@ -110,9 +77,9 @@ func cleanCalls(t testing.TB) []call {
 		`"code_challenge_methods_supported":["S256"],"scopes_supported":["openid","email","profile"]}`
 
 	chatReq := `{"model":"gpt-4o-mini","max_tokens":256,"temperature":0.2,"messages":[{"role":"user","content":"Summarise order ORD-2024-000123, placed 2024-03-01."}]}`
-	chatResp := `{"id":"chatcmpl-` + g.str(alnumChars, 29) + `","object":"chat.completion","created":1709296496,"model":"gpt-4o-mini-2024-07-18",` +
+	chatResp := `{"id":"chatcmpl-` + g.Str(secrettest.Alnum, 29) + `","object":"chat.completion","created":1709296496,"model":"gpt-4o-mini-2024-07-18",` +
 		`"choices":[{"index":0,"message":{"role":"assistant","content":"Order ORD-2024-000123 shipped on 1 March."},"finish_reason":"stop"}],` +
-		`"usage":{"prompt_tokens":21,"completion_tokens":12,"total_tokens":33,"prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":"fp_` + g.str(hexChars, 10) + `"}`
+		`"usage":{"prompt_tokens":21,"completion_tokens":12,"total_tokens":33,"prompt_tokens_details":{"cached_tokens":0}},"system_fingerprint":"fp_` + g.Str(secrettest.Hex, 10) + `"}`
 
 	var mp bytes.Buffer
 	mw := multipart.NewWriter(&mp)
@@ -132,15 +99,15 @@ func cleanCalls(t testing.TB) []call {
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" value="">
 <input type="hidden" name="next" value="/orders?page=2"><button type="submit">Sign in</button></form>
 <p>Forgot your password? <a href="/reset">Reset it</a>.</p></body></html>`
-	xml := `<?xml version="1.0" encoding="UTF-8"?><order id="` + g.uuid4() + `"><number>ORD-2024-000124</number><created>2024-03-01T12:34:56Z</created><total currency="EUR">12.99</total><token_type>Bearer</token_type></order>`
+	xml := `<?xml version="1.0" encoding="UTF-8"?><order id="` + g.UUID() + `"><number>ORD-2024-000124</number><created>2024-03-01T12:34:56Z</created><total currency="EUR">12.99</total><token_type>Bearer</token_type></order>`
 
-	reqID := g.uuid4()
+	reqID := g.UUID()
 	return []call{
 		{
-			method: "GET", target: "/api/v1/orders?page=2&per_page=50&sort=-created_at&since=2024-03-01T00%3A00%3A00Z&status=shipped&ids=" + g.uuid4() + "," + g.uuid4(),
+			method: "GET", target: "/api/v1/orders?page=2&per_page=50&sort=-created_at&since=2024-03-01T00%3A00%3A00Z&status=shipped&ids=" + g.UUID() + "," + g.UUID(),
 			header: http.Header{
 				"Accept": {"application/json"}, "X-Request-Id": {reqID}, "If-None-Match": {`"` + digest[:32] + `"`},
-				"Traceparent": {"00-" + g.str(hexChars, 32) + "-" + g.str(hexChars, 16) + "-01"}, "Accept-Language": {"en-GB,en;q=0.9"},
+				"Traceparent": {"00-" + g.Str(secrettest.Hex, 32) + "-" + g.Str(secrettest.Hex, 16) + "-01"}, "Accept-Language": {"en-GB,en;q=0.9"},
 			},
 			respHeader: http.Header{
 				"Content-Type": {"application/json; charset=utf-8"}, "Etag": {`W/"` + digest[:40] + `"`}, "Cache-Control": {"private, max-age=60"},
@@ -159,8 +126,8 @@ func cleanCalls(t testing.TB) []call {
 		{
 			method: "POST", target: "/api/v1/assets", header: http.Header{"Content-Type": {mw.FormDataContentType()}}, body: mp.String(),
 			respStatus: http.StatusCreated,
-			respHeader: http.Header{"Content-Type": {"application/json"}, "Location": {"/api/v1/assets/" + g.uuid4() + "?v=2"}},
-			respBody:   `{"id":"` + g.uuid4() + `","size":` + fmt.Sprint(len(logo)) + `,"sha256":"` + digest + `"}`,
+			respHeader: http.Header{"Content-Type": {"application/json"}, "Location": {"/api/v1/assets/" + g.UUID() + "?v=2"}},
+			respBody:   `{"id":"` + g.UUID() + `","size":` + fmt.Sprint(len(logo)) + `,"sha256":"` + digest + `"}`,
 		},
 		{method: "GET", target: "/assets/logo.png", respHeader: http.Header{"Content-Type": {"image/png"}}, respBody: string(logo)},
 		{method: "GET", target: "/blobs/" + digest, respHeader: http.Header{"Content-Type": {"application/octet-stream"}}, respBody: string(noise)},

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/specgate/specgate/internal/secrettest"
 )
 
 var fuzzTypes = [...]string{
@@ -15,14 +17,14 @@ var fuzzTypes = [...]string{
 // that the output changes exactly when something was counted, and that
 // redacting again changes nothing.
 func FuzzBody(f *testing.F) {
-	g := newGen(31)
+	g := secrettest.New(31)
 	seeds := []struct {
 		ct   uint8
 		body string
 	}{
 		{0, `{"password":"x","n":[1,2.5e3,-0],"s":"\u00e9\n","ok":true,"z":null}`},
-		{0, `[{"token":{"a":["b",1]}},"` + g.jwt() + `"]`},
-		{0, `{"msg":"key AKIA` + g.str(upperChars+"234567", 16) + ` and card 4111 1111 1111 1111"}`},
+		{0, `[{"token":{"a":["b",1]}},"` + g.JWT() + `"]`},
+		{0, `{"msg":"key AKIA` + g.Str(secrettest.Base32, 16) + ` and card 4111 1111 1111 1111"}`},
 		{0, `{"k":"-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n"}`},
 		{0, `{"a":"\ud800\udc00\ud800","max_tokens":3,"tokens":"12"}` + "\n" + `{"secret":1}`},
 		{0, `{"a":`},
@@ -30,8 +32,8 @@ func FuzzBody(f *testing.F) {
 		{2, "--B\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nx\r\n--B\r\nContent-Type: application/json\r\n\r\n{\"token\":1}\r\n--B--"},
 		{3, "Authorization: Bearer abc123def456\npostgres://u:p@h/db <secret>s</secret>"},
 		{4, "<a><password><![CDATA[x]]></password></a>"},
-		{5, "\x89PNG\x00ghp_" + g.str(alnumChars, 36)},
-		{6, "sk-" + g.str(alnumChars, 48) + " xoxb-" + g.str(digitChars, 12)},
+		{5, "\x89PNG\x00ghp_" + g.Str(secrettest.Alnum, 36)},
+		{6, "sk-" + g.Str(secrettest.Alnum, 48) + " xoxb-" + g.Str(secrettest.Digits, 12)},
 		{7, `var password = "x"; document.cookie = c;`},
 	}
 	for _, s := range seeds {

@@ -10,23 +10,24 @@ import (
 	"testing"
 
 	"github.com/specgate/specgate/capture"
+	"github.com/specgate/specgate/internal/secrettest"
 )
 
 func TestHeader(t *testing.T) {
-	g := newGen(21)
-	aws := "AKIA" + g.str(upperChars+"234567", 16)
-	ghp := "ghp_" + g.str(alnumChars, 36)
-	basic := base64.StdEncoding.EncodeToString([]byte("bob:" + g.str(alnumChars, 12)))
+	g := secrettest.New(21)
+	aws := "AKIA" + g.Str(secrettest.Base32, 16)
+	ghp := "ghp_" + g.Str(secrettest.Alnum, 36)
+	basic := base64.StdEncoding.EncodeToString([]byte("bob:" + g.Str(secrettest.Alnum, 12)))
 	tests := []struct {
 		name, value, want string
 	}{
-		{"Authorization", "Bearer " + g.jwt(), "Bearer " + Marker},
+		{"Authorization", "Bearer " + g.JWT(), "Bearer " + Marker},
 		{"authorization", "bearer abc", "bearer " + Marker},
 		{"Authorization", "Basic " + basic, "Basic " + Marker},
 		{"Authorization", `Digest username="bob", realm="api", nonce="dcd98b", uri="/x", response="6629fae4"`, "Digest " + Marker},
 		{"Authorization", "AWS4-HMAC-SHA256 Credential=" + aws + "/20240301/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=fe5f80f7", "AWS4-HMAC-SHA256 " + Marker},
 		{"Authorization", "token " + ghp, "token " + Marker},
-		{"Authorization", g.str(alnumChars, 32), Marker},
+		{"Authorization", g.Str(secrettest.Alnum, 32), Marker},
 		{"Authorization", ghp + " trailing", Marker},
 		{"Authorization", "Negotiate", "Negotiate"},
 		{"Proxy-Authorization", "Basic " + basic, "Basic " + Marker},
@@ -82,9 +83,9 @@ func TestHeader(t *testing.T) {
 }
 
 func TestTarget(t *testing.T) {
-	g := newGen(22)
-	jwt := g.jwt()
-	aws := "AKIA" + g.str(upperChars+"234567", 16)
+	g := secrettest.New(22)
+	jwt := g.JWT()
+	aws := "AKIA" + g.Str(secrettest.Base32, 16)
 	tests := []struct{ in, want string }{
 		{"/p?access_token=abc&page=2", "/p?access_token=" + Marker + "&page=2"},
 		{"/p?page=2&token=", "/p?page=2&token="},
@@ -120,8 +121,8 @@ func TestTarget(t *testing.T) {
 }
 
 func TestText(t *testing.T) {
-	g := newGen(23)
-	upperSK := "SK" + strings.ToUpper(g.str(hexChars, 32)) // Twilio SIDs are lower-case hex
+	g := secrettest.New(23)
+	upperSK := "SK" + strings.ToUpper(g.Str(secrettest.Hex, 32)) // Twilio SIDs are lower-case hex
 	tests := []struct{ in, want string }{
 		{"password=hunter2 user=bob", "password=" + Marker + " user=bob"},
 		{"aws_secret_access_key = wJalrXUtnFEMI/K7MDENG+bPxRfiCYzEXAMPLE", "aws_secret_access_key = " + Marker},
@@ -148,7 +149,7 @@ func TestText(t *testing.T) {
 		{"ratio 0.4111111111111111 and id 41111111111111110", "ratio 0.4111111111111111 and id 41111111111111110"},
 		{"phone +1 415 555 2671, ts 1709296496789", "phone +1 415 555 2671, ts 1709296496789"},
 		{"hooks.slack.com/services/T000/B000/XXXXXXXXXXXX ok", "hooks.slack.com/services/" + Marker + " ok"},
-		{"sk-" + g.str(alnumChars, 48), Marker},
+		{"sk-" + g.Str(secrettest.Alnum, 48), Marker},
 		{"sk-this-is-a-long-product-slug-for-skiing", "sk-this-is-a-long-product-slug-for-skiing"},
 		{"global-configuration-settings-v2", "global-configuration-settings-v2"},
 		{"eyJub3QiOiJhIGp3dCJ9.eyJ4IjoxfQ.c2ln", "eyJub3QiOiJhIGp3dCJ9.eyJ4IjoxfQ.c2ln"},
@@ -156,13 +157,13 @@ func TestText(t *testing.T) {
 		{"key: -----BEGIN RSA PRIVATE KEY-----\nMIIE\n(truncated", "key: " + Marker},
 		{"password=" + Marker, "password=" + Marker},
 		{`{"authorization": "Bearer abc", "n":`, `{"authorization": "Bearer ` + Marker + `", "n":`},
-		{"jwe " + b64url([]byte(`{"alg":"RSA-OAEP","enc":"A256GCM"}`)) + "." + g.str(b64urlChars, 40) + "." + g.str(b64urlChars, 16) + "." + g.str(b64urlChars, 30) + "." + g.str(b64urlChars, 22) + " end", "jwe " + Marker + " end"},
-		{"hf " + "hf_" + g.str(upperChars+lowerChars, 34), "hf " + Marker},
-		{"shop shpat_" + g.str(hexChars, 32), "shop " + Marker},
-		{"slack xapp-1-A0" + g.str(digitChars+upperChars, 10) + "-" + g.str(hexChars, 20), "slack " + Marker},
-		{"pypi pypi-AgE" + g.str(b64urlChars, 60), "pypi " + Marker},
+		{"jwe " + base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RSA-OAEP","enc":"A256GCM"}`)) + "." + g.Str(secrettest.B64URL, 40) + "." + g.Str(secrettest.B64URL, 16) + "." + g.Str(secrettest.B64URL, 30) + "." + g.Str(secrettest.B64URL, 22) + " end", "jwe " + Marker + " end"},
+		{"hf " + "hf_" + g.Str(secrettest.Upper+secrettest.Lower, 34), "hf " + Marker},
+		{"shop shpat_" + g.Str(secrettest.Hex, 32), "shop " + Marker},
+		{"slack xapp-1-A0" + g.Str(secrettest.Digits+secrettest.Upper, 10) + "-" + g.Str(secrettest.Hex, 20), "slack " + Marker},
+		{"pypi pypi-AgE" + g.Str(secrettest.B64URL, 60), "pypi " + Marker},
 		{upperSK, upperSK},
-		{"Basic " + base64.StdEncoding.EncodeToString([]byte("bob:"+g.str(alnumChars, 10))), "Basic " + Marker},
+		{"Basic " + base64.StdEncoding.EncodeToString([]byte("bob:"+g.Str(secrettest.Alnum, 10))), "Basic " + Marker},
 		{"Basic auth is described in RFC 7617", "Basic auth is described in RFC 7617"},
 	}
 	r := New(Options{})
@@ -178,9 +179,9 @@ func TestText(t *testing.T) {
 }
 
 func TestBody(t *testing.T) {
-	g := newGen(24)
-	aws := "AKIA" + g.str(upperChars+"234567", 16)
-	pw := g.str(alnumChars, 16)
+	g := secrettest.New(24)
+	aws := "AKIA" + g.Str(secrettest.Base32, 16)
+	pw := g.Str(secrettest.Alnum, 16)
 	tests := []struct {
 		name, ct, in, want string
 	}{
@@ -188,7 +189,7 @@ func TestBody(t *testing.T) {
 		{"NDJSON", "application/x-ndjson", `{"password":"` + pw + `"}` + "\n" + `{"n":1,"secret":"x"}` + "\n", `{"password":"REDACTED"}` + "\n" + `{"n":1,"secret":"REDACTED"}` + "\n"},
 		{"JSON sniffed without a type", "", ` [{"api_key":"` + pw + `"}]`, ` [{"api_key":"REDACTED"}]`},
 		{"JSON sniffed in text/plain", "text/plain", `{"token":"abc","note":"token: keep"}`, `{"token":"REDACTED","note":"token: REDACTED"}`},
-		{"top-level JWT string", "application/json", `"` + g.jwt() + `"`, `"REDACTED"`},
+		{"top-level JWT string", "application/json", `"` + g.JWT() + `"`, `"REDACTED"`},
 		{"sensitive literals kept", "application/json", `{"password":null,"pin":true,"cvv":[false,123]}`, `{"password":null,"pin":true,"cvv":[false,"REDACTED"]}`},
 		{"counted numbers kept", "application/json", `{"max_tokens":5,"tokens":[3,"abc"],"input_tokens":"12"}`, `{"max_tokens":5,"tokens":[3,"REDACTED"],"input_tokens":"12"}`},
 		{"name/value pairs", "application/json", `{"env":[{"name":"DB_PASSWORD","value":"x1"},{"name":"LOG_LEVEL","value":"debug"}],"headers":[{"name":"Authorization","value":"Bearer abc"}]}`,
@@ -251,10 +252,10 @@ func TestOptions(t *testing.T) {
 // that every result matches a sequential run (go test -race checks the
 // rest).
 func TestConcurrent(t *testing.T) {
-	g := newGen(25)
-	body := []byte(`{"password":"` + g.str(alnumChars, 16) + `","msg":"see ` + g.jwt() + `","n":1}`)
-	target := "/x?access_token=" + g.str(alnumChars, 20) + "&page=2"
-	hdr := capture.Header{{Name: "Authorization", Value: "Bearer " + g.str(alnumChars, 30)}, {Name: "Cookie", Value: "a=1; b=2"}}
+	g := secrettest.New(25)
+	body := []byte(`{"password":"` + g.Str(secrettest.Alnum, 16) + `","msg":"see ` + g.JWT() + `","n":1}`)
+	target := "/x?access_token=" + g.Str(secrettest.Alnum, 20) + "&page=2"
+	hdr := capture.Header{{Name: "Authorization", Value: "Bearer " + g.Str(secrettest.Alnum, 30)}, {Name: "Cookie", Value: "a=1; b=2"}}
 	seq := New(Options{})
 	wantBody, wantTarget, wantHdr := seq.Body("application/json", body), seq.Target(target), seq.Header(hdr)
 	perRound := seq.Count()

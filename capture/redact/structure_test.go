@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/specgate/specgate/internal/secrettest"
 )
 
 // TestJSONStructure redacts pretty-printed JSON with secrets at many
@@ -14,17 +16,20 @@ import (
 // secret values replaced: same keys in the same order, same spacing,
 // escapes and number spellings everywhere else.
 func TestJSONStructure(t *testing.T) {
-	g := newGen(11)
-	pass1 := g.str(alnumChars, 20)
-	sess := g.str(hexChars, 32)
-	ghp := "ghp_" + g.str(alnumChars, 36)
-	pemKey := ecKeyPEM(t)
+	g := secrettest.New(11)
+	pass1 := g.Str(secrettest.Alnum, 20)
+	sess := g.Str(secrettest.Hex, 32)
+	ghp := "ghp_" + g.Str(secrettest.Alnum, 36)
+	pemKey := g.ECKeyPEM()
 	pemBlock := strings.TrimSuffix(pemKey, "\n")
-	pemEscaped := jsonQuote(pemBlock)
-	pemEscaped = pemEscaped[1 : len(pemEscaped)-1]
-	pass2 := g.str(alnumChars, 20)
-	secret := g.str(b64urlChars, 40)
-	tokA, tokB := g.str(alnumChars, 24), g.str(alnumChars, 24)
+	pemQuoted, err := json.Marshal(pemBlock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemEscaped := string(pemQuoted[1 : len(pemQuoted)-1])
+	pass2 := g.Str(secrettest.Alnum, 20)
+	secret := g.Str(secrettest.B64URL, 40)
+	tokA, tokB := g.Str(secrettest.Alnum, 24), g.Str(secrettest.Alnum, 24)
 
 	in := `{
   "user": {"name": "Zo\u00eb", "email": "zoe@example.com", "password": "` + pass1 + `"},
@@ -84,12 +89,12 @@ func TestJSONStructure(t *testing.T) {
 // TestJSONReescape checks strings with escapes that hold a secret: the
 // string is unescaped to find it, and re-escaped validly around the marker.
 func TestJSONReescape(t *testing.T) {
-	g := newGen(12)
-	aws := "AKIA" + g.str(upperChars+"234567", 16)
+	g := secrettest.New(12)
+	aws := "AKIA" + g.Str(secrettest.Base32, 16)
 	for _, in := range []string{
 		`{"msg":"caf\u00e9\tkey=\"` + aws + `\"\n\ud83d\ude00 \/ done"}`,
 		`["line1\nAKIA` + aws[4:] + `\u0000end"]`,
-		`{"log":"{\"user\":\"bob\",\"password\":\"` + g.str(alnumChars, 16) + `\"}"}`,
+		`{"log":"{\"user\":\"bob\",\"password\":\"` + g.Str(secrettest.Alnum, 16) + `\"}"}`,
 	} {
 		r := New(Options{})
 		out := r.Body("application/json", []byte(in))

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
 
 	"github.com/specgate/specgate/capture"
 	"github.com/specgate/specgate/capture/pcapfile"
@@ -362,4 +365,49 @@ func shift(ps []capture.Packet, d time.Duration) []capture.Packet {
 		out[i] = p
 	}
 	return out
+}
+
+// endpointsOf decodes the transport endpoints of a packet.
+func endpointsOf(t testing.TB, p capture.Packet) (src, dst netip.AddrPort) {
+	t.Helper()
+	pk := gopacket.NewPacket(p.Data, p.LinkType, gopacket.NoCopy)
+	nl, tl := pk.NetworkLayer(), pk.TransportLayer()
+	if nl == nil || tl == nil {
+		t.Fatalf("packet without network or transport layer: %v", pk)
+	}
+	ns, nd := nl.NetworkFlow().Endpoints()
+	ts, td := tl.TransportFlow().Endpoints()
+	sa, _ := netip.AddrFromSlice(ns.Raw())
+	da, _ := netip.AddrFromSlice(nd.Raw())
+	return netip.AddrPortFrom(sa, binary.BigEndian.Uint16(ts.Raw())), netip.AddrPortFrom(da, binary.BigEndian.Uint16(td.Raw()))
+}
+
+// byConn splits packets by the connection of conns they belong to.
+func byConn(t testing.TB, ps []capture.Packet, conns []pcapgen.Conn) [][]capture.Packet {
+	t.Helper()
+	idx := make(map[netip.AddrPort]int, len(conns))
+	for i, c := range conns {
+		idx[c.Client] = i
+	}
+	out := make([][]capture.Packet, len(conns))
+	for _, p := range ps {
+		src, dst := endpointsOf(t, p)
+		i, ok := idx[src]
+		if !ok {
+			if i, ok = idx[dst]; !ok {
+				t.Fatalf("packet %s → %s belongs to no connection", src, dst)
+			}
+		}
+		out[i] = append(out[i], p)
+	}
+	return out
+}
+
+// byRequestID indexes canonical exchanges by their X-Request-Id.
+func byRequestID(cs []canon) map[string]canon {
+	m := make(map[string]canon, len(cs))
+	for _, c := range cs {
+		m[requestID(c.ReqHeader)] = c
+	}
+	return m
 }

@@ -7,6 +7,7 @@
 package stream
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -82,6 +83,14 @@ type Assembler struct {
 	// output stays deterministic.
 	batching bool
 	batch    []*capture.Exchange
+
+	// A RST ends both directions of a connection, but the reassembler
+	// closes only the half it arrived on; the other half is closed with a
+	// synthetic RST so that the 4-tuple can carry a new connection.
+	rstFrom   *tcpStream
+	rstSeq    uint32
+	injecting bool
+	synth     layers.TCP
 }
 
 // New returns an Assembler that sends every exchange to emit and accounts
@@ -125,11 +134,34 @@ func (a *Assembler) Packet(p capture.Packet) {
 	}
 	ac := &ctxInfo{ci: gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.Length, InterfaceIndex: p.Interface}}
 	a.asm.AssembleWithContext(flow, &a.dec.tcp, ac)
+	if a.rstFrom != nil {
+		a.closeReverse(flow, ac)
+	}
 	if a.lastGap.IsZero() {
 		a.lastGap = a.now
 	} else if a.now.Sub(a.lastGap) >= time.Second {
 		a.Tick(a.now)
 	}
+}
+
+// closeReverse feeds the reassembler a RST in the direction opposite to
+// the one just seen, at the next sequence number of that direction.
+func (a *Assembler) closeReverse(flow gopacket.Flow, ac reassembly.AssemblerContext) {
+	a.rstFrom = nil
+	// The reassembler keys on the ports as decoded, so the segment is
+	// built as bytes and decoded: a 20-byte header with only RST set.
+	var h [20]byte
+	binary.BigEndian.PutUint16(h[0:], uint16(a.dec.tcp.DstPort))
+	binary.BigEndian.PutUint16(h[2:], uint16(a.dec.tcp.SrcPort))
+	binary.BigEndian.PutUint32(h[4:], a.rstSeq)
+	h[12] = 5 << 4
+	h[13] = 0x04 // RST
+	if a.synth.DecodeFromBytes(h[:], gopacket.NilDecodeFeedback) != nil {
+		return
+	}
+	a.injecting = true
+	a.asm.AssembleWithContext(flow.Reverse(), &a.synth, ac)
+	a.injecting = false
 }
 
 // Tick delivers data waiting behind holes older than the gap timeout and
@@ -240,6 +272,9 @@ type tcpStream struct {
 	// midstream marks directions whose first bytes came without a SYN: the
 	// capture may have started inside a message.
 	midstream [2]bool
+	// next is the sequence number after the last byte seen per direction.
+	next     [2]uint32
+	haveNext [2]bool
 }
 
 func dirOf(d reassembly.TCPFlowDirection) http1.Dir {
@@ -250,8 +285,20 @@ func dirOf(d reassembly.TCPFlowDirection) http1.Dir {
 }
 
 func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+	if s.a.injecting {
+		*start = nextSeq == -1
+		return true
+	}
 	if s.closed {
 		return false
+	}
+	d := dirOf(dir)
+	end := tcp.Seq + uint32(len(tcp.Payload))
+	if tcp.SYN || tcp.FIN {
+		end++
+	}
+	if !s.haveNext[d] || reassembly.Sequence(s.next[d]).Difference(reassembly.Sequence(end)) > 0 {
+		s.next[d], s.haveNext[d] = end, true
 	}
 	if ci.Timestamp.After(s.last) {
 		s.last = ci.Timestamp
@@ -270,6 +317,8 @@ func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 	}
 	if tcp.RST && (nextSeq == -1 || reassembly.Sequence(tcp.Seq) == nextSeq) {
 		s.reset = true
+		s.a.rstFrom = s
+		s.a.rstSeq = s.next[d^1]
 	}
 	return true
 }

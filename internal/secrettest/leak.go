@@ -78,6 +78,46 @@ func NewIndex(out []byte) *Index {
 // Window-byte window of one of its [Spellings], or a whole spelling when
 // it is shorter. It returns the spelling's name and the piece found.
 func (x *Index) Leak(value string) (spelling, piece string, found bool) {
+	return x.leak(value, nil)
+}
+
+// Leak is a piece of a planted secret found in an output.
+type Leak struct {
+	Secret Secret
+	// Spelling names how it was written ("raw", "json", "base64+1").
+	Spelling string
+	Piece    string
+}
+
+// Leaks returns, for each of secrets a piece of which is in the output,
+// the first piece found (see [Index.Leak]). Windows that secrets of
+// different values share are not looked for: they are the fixed parts
+// of a shape (a JWT's header, the armor lines of PEM keys), not secret,
+// and would blame one secret for another's leak.
+func (x *Index) Leaks(secrets []Secret) []Leak {
+	owner := map[string]string{}
+	shared := map[string]bool{}
+	for _, s := range secrets {
+		for _, sp := range Spellings(s.Value) {
+			for i := 0; i+Window <= len(sp.Text); i++ {
+				w := sp.Text[i : i+Window]
+				if v, ok := owner[w]; ok && v != s.Value {
+					shared[w] = true
+				}
+				owner[w] = s.Value
+			}
+		}
+	}
+	var out []Leak
+	for _, s := range secrets {
+		if sp, piece, ok := x.leak(s.Value, shared); ok {
+			out = append(out, Leak{Secret: s, Spelling: sp, Piece: piece})
+		}
+	}
+	return out
+}
+
+func (x *Index) leak(value string, skip map[string]bool) (spelling, piece string, found bool) {
 	for _, sp := range Spellings(value) {
 		t := sp.Text
 		if len(t) < Window {
@@ -87,8 +127,9 @@ func (x *Index) Leak(value string) (spelling, piece string, found bool) {
 			continue
 		}
 		for i := 0; i+Window <= len(t); i++ {
-			if _, ok := x.pieces[t[i:i+Window]]; ok {
-				return sp.Name, t[i : i+Window], true
+			w := t[i : i+Window]
+			if _, ok := x.pieces[w]; ok && !skip[w] {
+				return sp.Name, w, true
 			}
 		}
 	}
