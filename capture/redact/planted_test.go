@@ -50,10 +50,8 @@ func TestPlantedSecrets(t *testing.T) {
 		}
 	}
 	all := secrettest.NewIndex([]byte(dumpExchanges(t, exs)))
-	for _, s := range secrets {
-		if sp, w, ok := all.Leak(s.Value); ok {
-			t.Errorf("%v leaked: %q (%s) survives redaction", s, w, sp)
-		}
+	for _, l := range all.Leaks(secrets) {
+		t.Errorf("%v leaked: %q (%s) survives redaction", l.Secret, l.Piece, l.Spelling)
 	}
 	if c := r.Count(); c < uint64(kinds) {
 		t.Errorf("Count() = %d, want at least %d", c, kinds)

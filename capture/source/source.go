@@ -86,18 +86,6 @@ func keep(s string, include, exclude []*regexp.Regexp) bool {
 	return false
 }
 
-// deliver filters, redacts and hands e to sink.
-func (o *Options) deliver(stats *capture.Stats, sink Sink, e *capture.Exchange) error {
-	if !o.Exchanges.Keep(e) {
-		stats.Filtered++
-		return nil
-	}
-	if o.Redactor != nil {
-		o.Redactor.Exchange(e)
-	}
-	return sink(e)
-}
-
 // Kind is the kind of an input file.
 type Kind int
 
@@ -173,9 +161,11 @@ func readPackets(ctx context.Context, src capture.PacketSource, opts Options, st
 	so := opts.Stream
 	so.Filter = opts.Filter
 	var sinkErr error
+	pipe := opts.start(stats, sink)
+	defer pipe.finish()
 	asm := stream.New(so, stats, func(e *capture.Exchange) {
 		if sinkErr == nil {
-			sinkErr = opts.deliver(stats, sink, e)
+			sinkErr = pipe.put(e)
 		}
 	})
 	for {
@@ -195,6 +185,9 @@ func readPackets(ctx context.Context, src capture.PacketSource, opts Options, st
 		}
 	}
 	asm.Close()
+	if err := pipe.finish(); err != nil {
+		return err
+	}
 	// dumpcap records the kernel's counters in pcapng files: drops during
 	// that capture are drops of this one.
 	if is, ok := src.(interface {
@@ -237,7 +230,14 @@ func readHAR(ctx context.Context, r *har.Reader, opts Options, stats *capture.St
 			ss.Incomplete++
 		}
 		stats.Exchanges++
-		if err := opts.deliver(stats, sink, e); err != nil {
+		if !opts.Exchanges.Keep(e) {
+			stats.Filtered++
+			continue
+		}
+		if opts.Redactor != nil {
+			opts.Redactor.Exchange(e)
+		}
+		if err := sink(e); err != nil {
 			return err
 		}
 	}
@@ -298,9 +298,11 @@ func runLive(ctx context.Context, src *live.Source, opts Options, stats *capture
 	}()
 
 	var sinkErr error
+	pipe := opts.start(stats, sink)
+	defer pipe.finish()
 	asm := stream.New(opts.Stream, stats, func(e *capture.Exchange) {
 		if sinkErr == nil {
-			sinkErr = opts.deliver(stats, sink, e)
+			sinkErr = pipe.put(e)
 		}
 	})
 	var stopAt time.Time
@@ -331,6 +333,9 @@ func runLive(ctx context.Context, src *live.Source, opts Options, stats *capture
 		}
 	}
 	asm.Close()
+	if err := pipe.finish(); err != nil {
+		return err
+	}
 	if pk, dr, err := src.KernelStats(); err == nil {
 		stats.KernelPackets += pk
 		stats.KernelDrops += dr

@@ -1,0 +1,74 @@
+package source
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/specgate/specgate/capture"
+)
+
+// pipeline hands exchanges to a second goroutine that redacts them and
+// runs the sink, so that a capture keeps two cores busy: one reassembles
+// and parses, the other redacts and writes. Order is kept: one consumer
+// takes exchanges in the order they were put.
+type pipeline struct {
+	opts   *Options
+	stats  *capture.Stats
+	sink   Sink
+	ch     chan *capture.Exchange
+	wg     sync.WaitGroup
+	failed atomic.Bool
+	err    error // set by the consumer before failed
+	once   sync.Once
+}
+
+// pipelineDepth bounds the exchanges in flight between the two goroutines
+// (and so the memory they hold).
+const pipelineDepth = 256
+
+func (o *Options) start(stats *capture.Stats, sink Sink) *pipeline {
+	p := &pipeline{opts: o, stats: stats, sink: sink, ch: make(chan *capture.Exchange, pipelineDepth)}
+	p.wg.Add(1)
+	go p.consume()
+	return p
+}
+
+func (p *pipeline) consume() {
+	defer p.wg.Done()
+	for e := range p.ch {
+		if p.failed.Load() {
+			continue // drain
+		}
+		if p.opts.Redactor != nil {
+			p.opts.Redactor.Exchange(e)
+		}
+		if err := p.sink(e); err != nil {
+			p.err = err
+			p.failed.Store(true)
+		}
+	}
+}
+
+// put filters e and queues it; it reports a sink failure as soon as it is
+// known.
+func (p *pipeline) put(e *capture.Exchange) error {
+	if p.failed.Load() {
+		return p.err
+	}
+	if !p.opts.Exchanges.Keep(e) {
+		p.stats.Filtered++
+		return nil
+	}
+	p.ch <- e
+	return nil
+}
+
+// finish waits for every queued exchange to reach the sink. It may be
+// called more than once.
+func (p *pipeline) finish() error {
+	p.once.Do(func() {
+		close(p.ch)
+		p.wg.Wait()
+	})
+	return p.err
+}
