@@ -32,7 +32,7 @@ func (r *Redactor) Body(contentType string, body []byte) []byte {
 		return body
 	}
 	out, n := r.body(contentType, body, 0)
-	r.n.Add(n)
+	r.count(n)
 	return out
 }
 

@@ -37,7 +37,7 @@ func (r *Redactor) Header(h capture.Header) capture.Header {
 	if out == nil {
 		return h
 	}
-	r.n.Add(n)
+	r.count(n)
 	return out
 }
 
@@ -103,11 +103,37 @@ func toLower(c byte) byte {
 }
 
 // sensitiveHeader reports whether a normalised header name holds one of
-// the header words.
+// the header words. The words are grouped by first byte so that a name is
+// walked once.
 func sensitiveHeader(norm []byte) bool {
-	for i := range norm {
-		for _, w := range headerWords {
-			if norm[i] == w[0] && has(norm, i, w) {
+	for i, c := range norm {
+		switch c {
+		case 'a':
+			if has(norm, i, "apikey") || has(norm, i, "auth") || has(norm, i, "accesskey") {
+				return true
+			}
+		case 'c':
+			if has(norm, i, "credential") || has(norm, i, "csrf") || has(norm, i, "cookie") {
+				return true
+			}
+		case 'j':
+			if has(norm, i, "jwt") {
+				return true
+			}
+		case 'p':
+			if has(norm, i, "password") || has(norm, i, "passwd") || has(norm, i, "privatekey") {
+				return true
+			}
+		case 's':
+			if has(norm, i, "secret") || has(norm, i, "session") || has(norm, i, "signature") || has(norm, i, "subscriptionkey") {
+				return true
+			}
+		case 't':
+			if has(norm, i, "token") {
+				return true
+			}
+		case 'x':
+			if has(norm, i, "xsrf") {
 				return true
 			}
 		}

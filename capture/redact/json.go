@@ -1,6 +1,9 @@
 package redact
 
-import "unicode/utf8"
+import (
+	"bytes"
+	"unicode/utf8"
+)
 
 // JSON bodies are redacted by a validating scanner that finds the span of
 // every value and splices replacements in, so that everything it does not
@@ -21,6 +24,40 @@ type jsonScan struct {
 	depth int
 	sp    splicer[[]byte]
 	tmp   *[]byte // pooled scratch for unescaped strings
+	memo  [16]keyMemo
+}
+
+// keyMemo remembers the class of a key already classified in this
+// document: a body repeats the same few keys in every object of an array,
+// and looking one up costs less than normalising and classifying it again.
+type keyMemo struct {
+	a, b  int // the key's raw bytes are s[a:b]; b == 0 marks an empty entry
+	class keyClass
+}
+
+// strStop marks, in jsonBytes, the bytes that end a run of plain string
+// content: the closing quote, a backslash and control bytes. It is a bit
+// that no mode uses.
+const strStop mode = 1 << 7
+
+// jsonBytes maps each byte to its anchors (see anchors), plus strStop, so
+// that one pass over a string both finds its end and notes whether any
+// rule could start in it.
+var jsonBytes = func() (t [256]mode) {
+	t = anchors
+	for c := 0; c < 0x20; c++ {
+		t[c] |= strStop
+	}
+	t['"'] |= strStop
+	t['\\'] |= strStop
+	return t
+}()
+
+// strSpan is the content of a JSON string: s[a:b], quotes excluded.
+type strSpan struct {
+	a, b int
+	esc  bool // the content holds escapes
+	seen mode // the anchors of the bytes in s[a:b] (with escapes, of the raw bytes)
 }
 
 // jsonBody redacts b as JSON and reports whether it was JSON.
@@ -73,17 +110,17 @@ func (js *jsonScan) value(class keyClass) bool {
 		return js.array(class)
 	case '"':
 		start := js.i
-		a, b, esc, ok := js.str()
+		q, ok := js.str()
 		if !ok {
 			return false
 		}
 		if class != keyPlain {
-			if b > a && !equalsMarker(js.s[a:b]) && secretValue(class, js.s[a:b]) {
+			if v := js.s[q.a:q.b]; len(v) > 0 && !equalsMarker(v) && secretValue(class, v) {
 				js.sp.replace(start, js.i, quotedMarker)
 			}
 			return true
 		}
-		js.text(a, b, esc, modeText)
+		js.text(q, modeText)
 		return true
 	case 't':
 		return js.literal("true")
@@ -125,19 +162,20 @@ func (js *jsonScan) object(class keyClass) bool {
 		if js.i >= len(js.s) || js.s[js.i] != '"' {
 			return false
 		}
-		a, b, esc, ok := js.str()
+		q, ok := js.str()
 		if !ok {
 			return false
 		}
 		child, isName := class, false
 		if child == keyPlain {
-			child = js.keyClass(a, b, esc)
-			isName = keyIs(js.s[a:b], "name") || keyIs(js.s[a:b], "key")
-			if namedSecret && keyIs(js.s[a:b], "value") {
+			k := js.s[q.a:q.b]
+			child = js.keyClass(q.a, q.b, q.esc)
+			isName = keyIs(k, "name") || keyIs(k, "key")
+			if namedSecret && keyIs(k, "value") {
 				child = keySecret
 			}
 		}
-		js.text(a, b, esc, modeBinary)
+		js.text(q, modeBinary)
 		js.ws()
 		if js.i >= len(js.s) || js.s[js.i] != ':' {
 			return false
@@ -148,7 +186,7 @@ func (js *jsonScan) object(class keyClass) bool {
 		if !js.value(child) {
 			return false
 		}
-		if isName && js.s[v] == '"' && js.keyClass(v+1, js.i-1, true) != keyPlain {
+		if isName && js.s[v] == '"' && js.nameClass(v+1, js.i-1) != keyPlain {
 			namedSecret = true
 		}
 		js.ws()
@@ -250,61 +288,88 @@ func (js *jsonScan) number() bool {
 	return true
 }
 
-// str reads a string at js.i and returns the span of its content and
-// whether it holds escapes.
-func (js *jsonScan) str() (a, b int, esc, ok bool) {
+// str reads a string at js.i and returns the span of its content.
+func (js *jsonScan) str() (q strSpan, ok bool) {
 	s := js.s
 	i := js.i + 1
-	a = i
+	q.a = i
 	for {
-		for i < len(s) && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\' {
+		for i < len(s) {
+			f := jsonBytes[s[i]]
+			if f&strStop != 0 {
+				break
+			}
+			q.seen |= f
 			i++
 		}
 		if i >= len(s) || s[i] < 0x20 {
-			return 0, 0, false, false
+			return strSpan{}, false
 		}
 		if s[i] == '"' {
 			js.i = i + 1
-			return a, i, esc, true
+			q.b = i
+			return q, true
 		}
-		esc = true
+		q.esc = true
 		i++
 		if i >= len(s) {
-			return 0, 0, false, false
+			return strSpan{}, false
 		}
 		switch s[i] {
 		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			i++
 		case 'u':
 			if i+4 >= len(s) || unhex(s[i+1]) < 0 || unhex(s[i+2]) < 0 || unhex(s[i+3]) < 0 || unhex(s[i+4]) < 0 {
-				return 0, 0, false, false
+				return strSpan{}, false
 			}
 			i += 5
 		default:
-			return 0, 0, false, false
+			return strSpan{}, false
 		}
 	}
 }
 
-// keyClass classifies the key whose content is s[a:b].
+// keyClass classifies the key whose content is s[a:b]; a key without
+// escapes is looked up in, or added to, the memo.
 func (js *jsonScan) keyClass(a, b int, esc bool) keyClass {
-	if !esc {
-		return keyClassOf(js.r, js.s[a:b])
+	if esc {
+		var buf [maxKey]byte
+		d := unescapeJSON(buf[:0], js.s[a:b], maxKey)
+		return keyClassOf(js.r, d)
 	}
-	var buf [maxKey]byte
-	d := unescapeJSON(buf[:0], js.s[a:b], maxKey)
-	return keyClassOf(js.r, d)
+	k := js.s[a:b]
+	if len(k) == 0 {
+		return keyClassOf(js.r, k)
+	}
+	h := (uint(len(k)) + uint(k[0])*7 + uint(k[len(k)-1])*31) % uint(len(js.memo))
+	m := &js.memo[h]
+	if m.b-m.a == len(k) && m.b > 0 && bytes.Equal(js.s[m.a:m.b], k) {
+		return m.class
+	}
+	c := keyClassOf(js.r, k)
+	*m = keyMemo{a: a, b: b, class: c}
+	return c
 }
 
-// text redacts secrets inside the string content s[a:b]. Content with
-// escapes is unescaped first so that the rules see the real characters,
-// and re-escaped when something in it was redacted.
-func (js *jsonScan) text(a, b int, esc bool, m mode) {
+// nameClass classifies the value s[a:b] of a "name" member as a key. Like
+// an escaped key, it is classified by its first maxKey bytes.
+func (js *jsonScan) nameClass(a, b int) keyClass {
+	return js.keyClass(a, b, b-a > maxKey || bytes.IndexByte(js.s[a:b], '\\') >= 0)
+}
+
+// text redacts secrets inside the string content q. Content with escapes
+// is unescaped first so that the rules see the real characters, and
+// re-escaped when something in it was redacted. Content without escapes
+// in which no byte anchors a rule of mode m is left without a scan.
+func (js *jsonScan) text(q strSpan, m mode) {
+	a, b := q.a, q.b
 	if a == b {
 		return
 	}
-	if !esc {
-		scrub(js.r, &js.sp, a, b, m)
+	if !q.esc {
+		if q.seen&m != 0 {
+			scrub(js.r, &js.sp, a, b, m)
+		}
 		return
 	}
 	if js.tmp == nil {

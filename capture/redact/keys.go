@@ -127,6 +127,9 @@ func (r *Redactor) classify(k []byte) keyClass {
 	if _, ok := r.extraKeys[string(k)]; ok {
 		return keySecret
 	}
+	if !hasWord(k) {
+		return keyPlain // "id", "2024-03-01t09", "x1"
+	}
 	if exactKey(k) {
 		return keySecret
 	}
@@ -149,6 +152,26 @@ func (r *Redactor) classify(k []byte) keyClass {
 		return keyCounted
 	}
 	return keySecret
+}
+
+// minWord is the length of the shortest sensitive word ("pin", "jwt").
+const minWord = 3
+
+// hasWord reports whether k holds a run of at least minWord letters, as
+// every exact key and every contained word does; a key without one is
+// plain unless Options.ExtraKeys names it.
+func hasWord(k []byte) bool {
+	n := 0
+	for _, c := range k {
+		if c < 'a' || c > 'z' {
+			n = 0
+			continue
+		}
+		if n++; n == minWord {
+			return true
+		}
+	}
+	return false
 }
 
 // classifyKey normalises k and classifies it, along with its last segment

@@ -71,6 +71,15 @@ func New(o Options) *Redactor {
 // Count returns the number of values redacted so far.
 func (r *Redactor) Count() uint64 { return r.n.Load() }
 
+// count adds n redactions to the total. Nothing redacted touches nothing,
+// so that goroutines redacting clean traffic do not contend for the
+// counter.
+func (r *Redactor) count(n uint64) {
+	if n > 0 {
+		r.n.Add(n)
+	}
+}
+
 // Exchange redacts e in place: the request target and host, both halves'
 // headers, trailers and bodies, and the response reason.
 func (r *Redactor) Exchange(e *capture.Exchange) {
@@ -97,13 +106,36 @@ func (r *Redactor) messageBody(h capture.Header, decoded string, b []byte) []byt
 	if len(b) == 0 {
 		return b
 	}
-	if ce := strings.TrimSpace(h.Get("Content-Encoding")); ce != "" && decoded == "" && !strings.EqualFold(ce, "identity") {
+	ct, ce := contentHeaders(h)
+	if ce = strings.TrimSpace(ce); ce != "" && decoded == "" && !strings.EqualFold(ce, "identity") {
 		sp := splicer[[]byte]{src: b}
 		scrub(r, &sp, 0, len(b), modeBinary)
-		r.n.Add(sp.n)
+		r.count(sp.n)
 		return sp.result()
 	}
-	return r.Body(h.Get("Content-Type"), b)
+	return r.Body(ct, b)
+}
+
+// contentHeaders returns the values of the first Content-Type and the
+// first Content-Encoding field of h, looking at each field once.
+func contentHeaders(h capture.Header) (ct, ce string) {
+	var haveCT, haveCE bool
+	for _, f := range h {
+		// Both names are 12 or 16 bytes long and start with "content-".
+		if len(f.Name) != 12 && len(f.Name) != 16 {
+			continue
+		}
+		switch {
+		case !haveCT && strings.EqualFold(f.Name, "Content-Type"):
+			ct, haveCT = f.Value, true
+		case !haveCE && strings.EqualFold(f.Name, "Content-Encoding"):
+			ce, haveCE = f.Value, true
+		}
+		if haveCT && haveCE {
+			break
+		}
+	}
+	return ct, ce
 }
 
 // host redacts secret shapes in a host name, which holds no key=value
@@ -111,7 +143,7 @@ func (r *Redactor) messageBody(h capture.Header, decoded string, b []byte) []byt
 func (r *Redactor) host(h string) string {
 	sp := splicer[string]{src: h}
 	scrub(r, &sp, 0, len(h), modeBinary)
-	r.n.Add(sp.n)
+	r.count(sp.n)
 	return sp.result()
 }
 
@@ -121,7 +153,7 @@ func (r *Redactor) host(h string) string {
 func (r *Redactor) Text(s string) string {
 	sp := splicer[string]{src: s}
 	scrub(r, &sp, 0, len(s), modeText)
-	r.n.Add(sp.n)
+	r.count(sp.n)
 	return sp.result()
 }
 

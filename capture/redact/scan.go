@@ -33,15 +33,14 @@ const (
 
 // Byte classes.
 const (
-	cDigit  = 1 << iota // 0-9
-	cUpper              // A-Z
-	cLower              // a-z
-	cDash               // -
-	cUnder              // _
-	cHex                // 0-9 a-f
-	cIdent              // . [ ] (besides alnum, '-' and '_')
-	cSlash              // /
-	cAnchor             // a byte where a rule may start
+	cDigit = 1 << iota // 0-9
+	cUpper             // A-Z
+	cLower             // a-z
+	cDash              // -
+	cUnder             // _
+	cHex               // 0-9 a-f
+	cIdent             // . [ ] (besides alnum, '-' and '_')
+	cSlash             // /
 
 	cAlnum  = cDigit | cUpper | cLower
 	cB64url = cAlnum | cDash | cUnder
@@ -51,7 +50,7 @@ const (
 // byteClass is a constant table of the classes above.
 var byteClass = func() (t [256]uint16) {
 	for c := '0'; c <= '9'; c++ {
-		t[c] = cDigit | cHex | cAnchor
+		t[c] = cDigit | cHex
 	}
 	for c := 'A'; c <= 'Z'; c++ {
 		t[c] = cUpper
@@ -62,15 +61,40 @@ var byteClass = func() (t [256]uint16) {
 	for c := 'a'; c <= 'f'; c++ {
 		t[c] |= cHex
 	}
-	t['-'] = cDash | cAnchor
+	t['-'] = cDash
 	t['_'] = cUnder
 	t['.'] = cIdent
 	t['['] = cIdent
 	t[']'] = cIdent
 	t['/'] = cSlash
-	for _, c := range "eABbghnprsSwx:=>" {
-		t[c] |= cAnchor
+	return t
+}()
+
+// anchors maps each byte to the modes in which nextSecret stops at it to
+// try a rule; a byte that maps to no bit of the scan's mode is skipped
+// with one table look-up. Every mode includes mShapes, so the shape
+// anchors are tried in all of them.
+//
+// The anchors are chosen to be rare in ordinary text. Vendor tokens that
+// start with a lower-case letter ("ghp_", "sk-", "xoxb-", "hooks.slack.com/")
+// are found from the '_', '-' or '.' that ends their lower-case prefix
+// (see tokenBefore), and JSON Web Tokens from the 'J' of "eyJ", rather
+// than from their first letter, which is common in words.
+var anchors = func() (t [256]mode) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = mShapes // payment cards
 	}
+	for _, c := range "-_." {
+		t[c] = mShapes // lower-case token prefixes end here; '-' starts PEM
+	}
+	for _, c := range "ASJ" {
+		t[c] = mShapes // AKIA..., AIza..., SG., SK..., eyJ...
+	}
+	t[':'] = mShapes | mKeyColon // "://" in every mode
+	t['='] = mKeyEq
+	t['>'] = mXML
+	t['B'] = mWords
+	t['b'] = mWords
 	return t
 }()
 
@@ -131,30 +155,48 @@ func equalsMarker[T text](s T) bool {
 
 // nextSecret returns the span of the first secret in s at or after from,
 // or -1, -1. Rules that find a value after a key return the value only.
+//
+// A rule is tried where its anchor byte is (see anchors); a token found
+// from the separator after its prefix starts no later than any other rule
+// could match, since the bytes of its prefix anchor nothing, so secrets
+// are still returned in the order of their starts.
 func nextSecret[T text](r *Redactor, s T, from int, m mode) (int, int) {
 	var rc runCache
 	for i := from; i < len(s); i++ {
 		c := s[i]
-		if byteClass[c]&cAnchor == 0 {
+		if anchors[c]&m == 0 {
 			continue
 		}
-		if c >= '0' && c <= '9' {
+		switch c {
+		case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
 			if i > 0 && is(s[i-1], cDigit) {
 				continue
 			}
 			if e := cardAt(s, i); e > 0 {
 				return i, e
 			}
-			continue
-		}
-		switch c {
-		case 'e':
-			if e := jwtAt(&rc, s, i); e > 0 {
-				return i, e
+		case '_', '.':
+			if a, b := tokenBefore(&rc, s, from, i); a >= 0 {
+				return a, b
 			}
 		case '-':
+			if a, b := tokenBefore(&rc, s, from, i); a >= 0 {
+				return a, b
+			}
 			if e := pemAt(s, i); e > 0 {
 				return i, e
+			}
+		case 'J':
+			if j := i - 2; j >= from && s[j] == 'e' && s[j+1] == 'y' {
+				if e := jwtAt(&rc, s, j); e > 0 {
+					return j, e
+				}
+			}
+		case 'A', 'S':
+			if i == 0 || !is(s[i-1], cAlnum) {
+				if a, b := tokenAt(&rc, s, i); a >= 0 {
+					return a, b
+				}
 			}
 		case ':':
 			if hasAt(s, i, "://") {
@@ -167,30 +209,48 @@ func nextSecret[T text](r *Redactor, s T, from int, m mode) (int, int) {
 				}
 			}
 		case '=':
-			if m&mKeyEq != 0 {
-				if a, b := keyedAt(r, s, i, false, m&mQuoted != 0); a >= 0 {
-					return a, b
-				}
+			if a, b := keyedAt(r, s, i, false, m&mQuoted != 0); a >= 0 {
+				return a, b
 			}
 		case '>':
-			if m&mXML != 0 {
-				if a, b := xmlAt(r, s, i); a >= 0 {
-					return a, b
-				}
+			if a, b := xmlAt(r, s, i); a >= 0 {
+				return a, b
 			}
 		case 'B', 'b':
-			if m&mWords != 0 && (i == 0 || !is(s[i-1], cAlnum)) {
+			if i == 0 || !is(s[i-1], cAlnum) {
 				if a, b := wordCredAt(s, i); a >= 0 {
 					return a, b
 				}
 			}
-		default:
-			if i == 0 || !is(s[i-1], cAlnum) {
-				if a, b := tokenAt(&rc, s, i); a >= 0 {
-					return a, b
-				}
-			}
 		}
+	}
+	return -1, -1
+}
+
+// maxPrefix is the longest run of lower-case letters that starts a vendor
+// token before its first '_', '-' or '.' ("glagent-"); minPrefix the
+// shortest ("sk_").
+const (
+	maxPrefix = 7
+	minPrefix = 2
+)
+
+// tokenBefore looks at the separator ('_', '-' or '.') at j: when the run
+// of lower-case letters before it starts a word, at or after from, and
+// could begin a vendor token, it returns the token's span (see tokenAt).
+// Every token prefix that starts with a lower-case letter is such a run
+// followed by such a separator.
+func tokenBefore[T text](rc *runCache, s T, from, j int) (int, int) {
+	i := j
+	for i > from && j-i < maxPrefix && is(s[i-1], cLower) {
+		i--
+	}
+	if j-i < minPrefix || (i > 0 && is(s[i-1], cAlnum)) {
+		return -1, -1
+	}
+	switch s[i] {
+	case 'g', 'h', 'n', 'p', 'r', 's', 'w', 'x':
+		return tokenAt(rc, s, i)
 	}
 	return -1, -1
 }

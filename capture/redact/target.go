@@ -16,7 +16,7 @@ import "strings"
 func (r *Redactor) Target(target string) string {
 	sp := splicer[string]{src: target}
 	scrubTarget(r, &sp)
-	r.n.Add(sp.n)
+	r.count(sp.n)
 	return sp.result()
 }
 
@@ -84,18 +84,7 @@ func schemeEnd(s string) int {
 // sp.src[lo:hi] (a query string or an urlencoded form).
 func scrubPairs[T text](r *Redactor, sp *splicer[T], lo, hi int) {
 	s := sp.src
-	oauth := false
-	for i := lo; i < hi; {
-		e := pairEnd(s, i, hi)
-		k := keyEnd(s, i, e)
-		var db, nb [maxKey]byte
-		n, _ := normKey(&nb, unescapeKey(&db, s[i:k]))
-		switch string(n) {
-		case "state", "redirecturi", "granttype", "codeverifier", "sessionstate":
-			oauth = true
-		}
-		i = e + 1
-	}
+	oauth := -1 // unknown until a plain "code" key asks
 	for i := lo; i < hi; {
 		e := pairEnd(s, i, hi)
 		k := keyEnd(s, i, e)
@@ -108,8 +97,16 @@ func scrubPairs[T text](r *Redactor, sp *splicer[T], lo, hi int) {
 		var db, nb [maxKey]byte
 		n, last := normKey(&nb, unescapeKey(&db, s[i:k]))
 		class := r.classifyKey(n, last)
-		if class == keyPlain && oauth && string(n) == "code" {
-			class = keySecret
+		if class == keyPlain && string(n) == "code" {
+			if oauth < 0 {
+				oauth = 0
+				if oauthPairs(s, lo, hi) {
+					oauth = 1
+				}
+			}
+			if oauth == 1 {
+				class = keySecret
+			}
 		}
 		v := s[k+1 : e]
 		switch {
@@ -128,6 +125,24 @@ func scrubPairs[T text](r *Redactor, sp *splicer[T], lo, hi int) {
 		}
 		i = e + 1
 	}
+}
+
+// oauthPairs reports whether the pairs in s[lo:hi] include a key of an
+// OAuth redirect or token request, in whose company "code" is the
+// authorization code.
+func oauthPairs[T text](s T, lo, hi int) bool {
+	for i := lo; i < hi; {
+		e := pairEnd(s, i, hi)
+		k := keyEnd(s, i, e)
+		var db, nb [maxKey]byte
+		n, _ := normKey(&nb, unescapeKey(&db, s[i:k]))
+		switch string(n) {
+		case "state", "redirecturi", "granttype", "codeverifier", "sessionstate":
+			return true
+		}
+		i = e + 1
+	}
+	return false
 }
 
 // secretValue reports whether the value v under a key of class c is

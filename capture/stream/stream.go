@@ -99,8 +99,12 @@ func New(opts Options, stats *capture.Stats, emit func(*capture.Exchange)) *Asse
 	opts.setDefaults()
 	a := &Assembler{opts: opts, stats: stats, emit: emit}
 	a.asm = reassembly.NewAssembler(reassembly.NewStreamPool(&factory{a: a}))
-	a.asm.MaxBufferedPagesTotal = int(opts.MaxBuffered / pageBytes)
-	a.asm.MaxBufferedPagesPerConnection = int(opts.MaxConnBuffer / pageBytes)
+	// The reassembler checks a bound after queueing a segment and then
+	// gives up pages until below it, so n allows n-1 pages at rest; zero
+	// would mean no bound. Its per-connection bound applies to each
+	// direction: each gets half of MaxConnBuffer.
+	a.asm.MaxBufferedPagesTotal = int(opts.MaxBuffered/pageBytes) + 1
+	a.asm.MaxBufferedPagesPerConnection = int(opts.MaxConnBuffer/pageBytes/2) + 1
 	return a
 }
 
@@ -272,6 +276,9 @@ type tcpStream struct {
 	// midstream marks directions whose first bytes came without a SYN: the
 	// capture may have started inside a message.
 	midstream [2]bool
+	// live is set once the connection showed a SYN or carried data; the
+	// stray ACKs after a close make connections that are never live.
+	live bool
 	// next is the sequence number after the last byte seen per direction.
 	next     [2]uint32
 	haveNext [2]bool
@@ -293,6 +300,9 @@ func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 		return false
 	}
 	d := dirOf(dir)
+	if tcp.SYN || len(tcp.Payload) > 0 {
+		s.live = true
+	}
 	end := tcp.Seq + uint32(len(tcp.Payload))
 	if tcp.SYN || tcp.FIN {
 		end++
@@ -355,8 +365,9 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 }
 
 // ReassemblyComplete keeps the connection in the pool after both halves
-// closed, so that the last ACKs do not look like a new connection; idle
-// flushing removes it later.
+// closed, so that the ACKs after the last FIN do not look like a new
+// connection and a SYN reusing the 4-tuple starts a fresh one; idle
+// flushing removes it later. finish dropped the parser already.
 func (s *tcpStream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	s.finish(s.last, s.reset)
 	return false
@@ -368,9 +379,14 @@ func (s *tcpStream) finish(ts time.Time, reset bool) {
 	}
 	s.closed = true
 	s.conn.Close(ts, reset)
-	cs := s.conn.Stats()
-	s.a.stats.Server(cs.Server).Add(cs)
+	if s.live {
+		cs := s.conn.Stats()
+		s.a.stats.Server(cs.Server).Add(cs)
+	}
 	s.a.conns--
+	// The reassembler keeps closed connections until they go idle; drop
+	// the parser and its buffers now.
+	s.conn = nil
 }
 
 // refused is the stream of a connection over the MaxConns bound.

@@ -118,12 +118,14 @@ func (s Secret) Redacted(e *capture.Exchange, marker string) error {
 	return nil
 }
 
-// Kept checks that the place of s in e holds exactly what was planted.
+// Kept checks that the place of s in e holds exactly what was planted
+// (for Text, the first line of it: see [Secret.Slot]).
 func (s Secret) Kept(e *capture.Exchange) error {
 	got, ok := s.Slot(e)
 	want := s.Prefix + s.Value + s.Suffix
 	if s.Place == Text {
-		want = strings.TrimSuffix(want, "\n")
+		line, _, _ := strings.Cut(s.Value+s.Suffix, "\n")
+		want = s.Prefix + line
 	}
 	switch {
 	case !ok:
