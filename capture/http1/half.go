@@ -487,8 +487,14 @@ func (h *half) lost(n int64, ts time.Time) {
 	switch h.st {
 	case stSniff:
 		if !h.sawData {
-			h.reason = reason // nothing seen yet: still sniff what comes
-			return
+			h.reason = reason
+			if n > 0 {
+				// known bytes were lost before the first byte seen: what
+				// comes next may be the middle of a message, so look for
+				// the next message start instead of sniffing.
+				h.st, h.gap = stScan, true
+			}
+			return // otherwise nothing seen yet: still sniff what comes
 		}
 		c.stats.LostBytes += uint64(len(h.buf))
 	case stBody, stChunkData:

@@ -44,12 +44,48 @@ func (r *Redactor) Header(h capture.Header) capture.Header {
 // maxName bounds the header names classified without allocating.
 const maxName = 64
 
+// headerRule says how the value of a header is redacted.
+type headerRule uint8
+
+const (
+	ruleText          headerRule = iota // as Text
+	ruleWhole                           // the whole value is a secret
+	ruleAuthorization                   // keep the scheme, redact the credentials
+	ruleCookie                          // keep cookie names
+	ruleSetCookie                       // keep the cookie name and attributes
+	ruleTarget                          // a URL, as Target
+	ruleShapes                          // secret shapes only (host names, pseudo-headers)
+)
+
 // headerValue returns the redacted value of one field and the number of
 // redactions made.
 func (r *Redactor) headerValue(name, value string) (string, uint64) {
 	if value == "" {
 		return value, 0
 	}
+	sp := splicer[string]{src: value}
+	switch r.headerRule(name) {
+	case ruleWhole:
+		return whole(value)
+	case ruleAuthorization:
+		return authorization(r, value)
+	case ruleCookie:
+		cookies(&sp, 0, len(value))
+	case ruleSetCookie:
+		setCookies(r, &sp)
+	case ruleTarget:
+		scrubTarget(r, &sp)
+	case ruleShapes:
+		scrub(r, &sp, 0, len(value), modeBinary)
+	default:
+		scrub(r, &sp, 0, len(value), modeText)
+	}
+	return sp.result(), sp.n
+}
+
+// headerRule returns the rule for the header name: Options.ExtraHeaders
+// first, then the frequent names that need no classifying, then nameRule.
+func (r *Redactor) headerRule(name string) headerRule {
 	if len(r.extraHeaders) > 0 {
 		var lb [maxName]byte
 		lower := lb[:0]
@@ -61,9 +97,40 @@ func (r *Redactor) headerValue(name, value string) (string, uint64) {
 			lower = []byte(strings.ToLower(name))
 		}
 		if _, ok := r.extraHeaders[string(lower)]; ok {
-			return whole(value)
+			return ruleWhole
 		}
+	} else if commonHeader(name) {
+		return ruleText
 	}
+	return nameRule(name)
+}
+
+// commonHeader reports whether name is one of the most frequent header
+// names, spelled as HTTP/1.1 peers (canonical case) or HTTP/2 peers and
+// HAR exporters (lower case) send it, whose rule is ruleText. It spares
+// them the normalising and word search of nameRule.
+func commonHeader(name string) bool {
+	switch name {
+	case "Accept", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Age",
+		"Cache-Control", "Connection", "Content-Encoding", "Content-Language",
+		"Content-Length", "Content-Type", "Date", "Etag", "ETag", "Expires",
+		"If-Modified-Since", "If-None-Match", "Keep-Alive", "Last-Modified", "Origin",
+		"Pragma", "Server", "Transfer-Encoding", "User-Agent", "Vary", "Via",
+		"X-Forwarded-For", "X-Forwarded-Proto", "X-Request-Id", "X-Request-ID",
+		"accept", "accept-encoding", "accept-language", "accept-ranges", "age",
+		"cache-control", "connection", "content-encoding", "content-language",
+		"content-length", "content-type", "date", "etag", "expires",
+		"if-modified-since", "if-none-match", "keep-alive", "last-modified", "origin",
+		"pragma", "server", "transfer-encoding", "user-agent", "vary", "via",
+		"x-forwarded-for", "x-forwarded-proto", "x-request-id":
+		return true
+	}
+	return false
+}
+
+// nameRule returns the rule for a header name by its normal form
+// (lowercased, '-' and '_' dropped).
+func nameRule(name string) headerRule {
 	var nb [maxName]byte
 	norm := nb[:0]
 	for i := 0; i < len(name) && len(norm) < maxName; i++ {
@@ -71,28 +138,24 @@ func (r *Redactor) headerValue(name, value string) (string, uint64) {
 			norm = append(norm, toLower(c))
 		}
 	}
-	sp := splicer[string]{src: value}
 	switch string(norm) {
 	case "authorization", "proxyauthorization":
-		return authorization(r, value)
+		return ruleAuthorization
 	case "cookie":
-		cookies(&sp, 0, len(value))
+		return ruleCookie
 	case "setcookie", "setcookie2":
-		setCookies(r, &sp)
+		return ruleSetCookie
 	case "wwwauthenticate", "proxyauthenticate":
-		scrub(r, &sp, 0, len(value), modeText)
+		return ruleText
 	case "location", "contentlocation", "referer", "referrer", ":path":
-		scrubTarget(r, &sp)
+		return ruleTarget
 	case "host", ":authority", ":method", ":scheme", ":status", ":protocol":
-		scrub(r, &sp, 0, len(value), modeBinary)
-	default:
-		if has(norm, 0, "accesscontrol") || !sensitiveHeader(norm) {
-			scrub(r, &sp, 0, len(value), modeText)
-			break
-		}
-		return whole(value)
+		return ruleShapes
 	}
-	return sp.result(), sp.n
+	if has(norm, 0, "accesscontrol") || !sensitiveHeader(norm) {
+		return ruleText
+	}
+	return ruleWhole
 }
 
 func toLower(c byte) byte {

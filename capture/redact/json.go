@@ -23,16 +23,8 @@ type jsonScan struct {
 	i     int
 	depth int
 	sp    splicer[[]byte]
-	tmp   *[]byte // pooled scratch for unescaped strings
-	memo  [16]keyMemo
-}
-
-// keyMemo remembers the class of a key already classified in this
-// document: a body repeats the same few keys in every object of an array,
-// and looking one up costs less than normalising and classifying it again.
-type keyMemo struct {
-	a, b  int // the key's raw bytes are s[a:b]; b == 0 marks an empty entry
-	class keyClass
+	tmp   *[]byte   // pooled scratch for unescaped strings
+	keys  *keyCache // borrowed from r's pool
 }
 
 // strStop marks, in jsonBytes, the bytes that end a run of plain string
@@ -66,6 +58,9 @@ func (r *Redactor) jsonBody(b []byte) ([]byte, uint64, bool) {
 	ok := js.document()
 	if js.tmp != nil {
 		r.putBuf(js.tmp)
+	}
+	if js.keys != nil {
+		r.putCache(js.keys)
 	}
 	if !ok {
 		return b, 0, false
@@ -294,6 +289,17 @@ func (js *jsonScan) str() (q strSpan, ok bool) {
 	i := js.i + 1
 	q.a = i
 	for {
+		// Eight bytes at a time while none of them stops the run, then
+		// byte by byte up to the stop.
+		for ; i+8 <= len(s); i += 8 {
+			w := s[i : i+8 : i+8]
+			f := jsonBytes[w[0]] | jsonBytes[w[1]] | jsonBytes[w[2]] | jsonBytes[w[3]] |
+				jsonBytes[w[4]] | jsonBytes[w[5]] | jsonBytes[w[6]] | jsonBytes[w[7]]
+			if f&strStop != 0 {
+				break
+			}
+			q.seen |= f
+		}
 		for i < len(s) {
 			f := jsonBytes[s[i]]
 			if f&strStop != 0 {
@@ -329,32 +335,27 @@ func (js *jsonScan) str() (q strSpan, ok bool) {
 	}
 }
 
-// keyClass classifies the key whose content is s[a:b]; a key without
-// escapes is looked up in, or added to, the memo.
+// keyClass classifies the key whose content is s[a:b].
 func (js *jsonScan) keyClass(a, b int, esc bool) keyClass {
 	if esc {
 		var buf [maxKey]byte
 		d := unescapeJSON(buf[:0], js.s[a:b], maxKey)
 		return keyClassOf(js.r, d)
 	}
-	k := js.s[a:b]
-	if len(k) == 0 {
-		return keyClassOf(js.r, k)
+	if js.keys == nil {
+		js.keys = js.r.getCache()
 	}
-	h := (uint(len(k)) + uint(k[0])*7 + uint(k[len(k)-1])*31) % uint(len(js.memo))
-	m := &js.memo[h]
-	if m.b-m.a == len(k) && m.b > 0 && bytes.Equal(js.s[m.a:m.b], k) {
-		return m.class
-	}
-	c := keyClassOf(js.r, k)
-	*m = keyMemo{a: a, b: b, class: c}
-	return c
+	return js.keys.class(js.r, js.s[a:b])
 }
 
 // nameClass classifies the value s[a:b] of a "name" member as a key. Like
-// an escaped key, it is classified by its first maxKey bytes.
+// an escaped key, it is classified by its first maxKey bytes. Values are
+// many and seldom repeat, so they are kept out of the key cache.
 func (js *jsonScan) nameClass(a, b int) keyClass {
-	return js.keyClass(a, b, b-a > maxKey || bytes.IndexByte(js.s[a:b], '\\') >= 0)
+	if b-a > maxKey || bytes.IndexByte(js.s[a:b], '\\') >= 0 {
+		return js.keyClass(a, b, true)
+	}
+	return keyClassOf(js.r, js.s[a:b])
 }
 
 // text redacts secrets inside the string content q. Content with escapes
@@ -367,7 +368,11 @@ func (js *jsonScan) text(q strSpan, m mode) {
 		return
 	}
 	if !q.esc {
-		if q.seen&m != 0 {
+		switch q.seen & m {
+		case 0:
+		case mWords:
+			js.words(a, b)
+		default:
 			scrub(js.r, &js.sp, a, b, m)
 		}
 		return
@@ -383,6 +388,45 @@ func (js *jsonScan) text(q strSpan, m mode) {
 	}
 	out := escapeJSON(make([]byte, 0, b-a+8), sub.result())
 	js.sp.replaceBytes(a, b, out, sub.n)
+}
+
+// words redacts s[a:b] as scrub does, for content in which the only
+// bytes that anchor a rule are 'B' and 'b' (as in most prose): the only
+// rule that can match is then a credential after "Bearer" or "Basic", so
+// the scan jumps from one 'b' or 'B' to the next with bytes.IndexByte.
+func (js *jsonScan) words(a, b int) {
+	s := js.s[a:b]
+	lo, up := nextByte(s, 0, 'b'), nextByte(s, 0, 'B')
+	for {
+		i := min(lo, up)
+		if i == len(s) {
+			return
+		}
+		next := i + 1
+		if i == 0 || !is(s[i-1], cAlnum) {
+			if x, y := wordCredAt(s, i); x >= 0 {
+				if !equalsMarker(s[x:y]) {
+					js.sp.replace(a+x, a+y, Marker)
+				}
+				next = y
+			}
+		}
+		if lo < next {
+			lo = nextByte(s, next, 'b')
+		}
+		if up < next {
+			up = nextByte(s, next, 'B')
+		}
+	}
+}
+
+// nextByte returns the offset of the first c in s at or after i, or
+// len(s).
+func nextByte(s []byte, i int, c byte) int {
+	if j := bytes.IndexByte(s[i:], c); j >= 0 {
+		return i + j
+	}
+	return len(s)
 }
 
 // unescapeJSON appends the decoded content of a valid JSON string to dst,

@@ -56,37 +56,49 @@ func exactKey(k []byte) bool {
 	return false
 }
 
-// containedAt reports whether one of the words that are secret wherever
-// they appear in a normalised key starts at k[i]. The words are grouped
-// by first byte so that a key is walked once.
+// containedWords are secret wherever they appear in a normalised key.
+var containedWords = [...]string{
+	"apikey", "accesskey", "accountkey", "authkey", "authcode", "authorization", "apisecret",
+	"credential", "cookie", "cardnumber", "ccnumber", "creditcard", "cvv",
+	"licensekey", "debitcard", "encryptionkey", "jwt", "masterkey",
+	"password", "passwd", "passphrase", "privatekey", "privkey",
+	"secret", "signature", "signingkey", "sessionid", "sessionkey", "subscriptionkey",
+	"sharedkey", "securitycode",
+	"token",
+}
+
+// wordPairs holds a bit for every pair of lower-case letters that starts
+// a contained word (bit b of entry a for the letters 'a'+a, 'a'+b). Few
+// positions of a key start such a pair, so most are passed over without
+// comparing a word.
+var wordPairs = func() (t [26]uint32) {
+	for _, w := range containedWords {
+		t[w[0]-'a'] |= 1 << (w[1] - 'a')
+	}
+	return t
+}()
+
+// wordsFrom lists the contained words by their first letter.
+var wordsFrom = func() (t [26][]string) {
+	for _, w := range containedWords {
+		t[w[0]-'a'] = append(t[w[0]-'a'], w)
+	}
+	return t
+}()
+
+// containedAt reports whether one of the contained words starts at k[i].
 func containedAt(k []byte, i int) bool {
-	switch k[i] {
-	case 'a':
-		return has(k, i, "apikey") || has(k, i, "accesskey") || has(k, i, "accountkey") ||
-			has(k, i, "authkey") || has(k, i, "authcode") || has(k, i, "authorization") ||
-			has(k, i, "apisecret")
-	case 'c':
-		return has(k, i, "credential") || has(k, i, "cookie") || has(k, i, "cardnumber") ||
-			has(k, i, "ccnumber") || has(k, i, "creditcard") || has(k, i, "cvv")
-	case 'l':
-		return has(k, i, "licensekey")
-	case 'd':
-		return has(k, i, "debitcard")
-	case 'e':
-		return has(k, i, "encryptionkey")
-	case 'j':
-		return has(k, i, "jwt")
-	case 'm':
-		return has(k, i, "masterkey")
-	case 'p':
-		return has(k, i, "password") || has(k, i, "passwd") || has(k, i, "passphrase") ||
-			has(k, i, "privatekey") || has(k, i, "privkey")
-	case 's':
-		return has(k, i, "secret") || has(k, i, "signature") || has(k, i, "signingkey") ||
-			has(k, i, "sessionid") || has(k, i, "sessionkey") || has(k, i, "subscriptionkey") ||
-			has(k, i, "sharedkey") || has(k, i, "securitycode")
-	case 't':
-		return has(k, i, "token")
+	if i+1 >= len(k) {
+		return false
+	}
+	a, b := k[i]-'a', k[i+1]-'a'
+	if a >= 26 || b >= 26 || wordPairs[a]&(1<<b) == 0 {
+		return false
+	}
+	for _, w := range wordsFrom[a] {
+		if w[1] == k[i+1] && has(k, i, w) {
+			return true
+		}
 	}
 	return false
 }

@@ -39,7 +39,8 @@ type Options struct {
 type Redactor struct {
 	extraHeaders map[string]struct{}
 	extraKeys    map[string]struct{}
-	bufs         sync.Pool
+	bufs         sync.Pool // *[]byte scratch
+	caches       sync.Pool // *keyCache
 	n            atomic.Uint64
 }
 
@@ -122,7 +123,7 @@ func contentHeaders(h capture.Header) (ct, ce string) {
 	var haveCT, haveCE bool
 	for _, f := range h {
 		// Both names are 12 or 16 bytes long and start with "content-".
-		if len(f.Name) != 12 && len(f.Name) != 16 {
+		if len(f.Name) != 12 && len(f.Name) != 16 || f.Name[7] != '-' {
 			continue
 		}
 		switch {

@@ -282,6 +282,13 @@ type tcpStream struct {
 	// next is the sequence number after the last byte seen per direction.
 	next     [2]uint32
 	haveNext [2]bool
+	// base is the sequence number of a direction's first data byte,
+	// dataEnd the one after the last data byte seen, and delivered counts
+	// the bytes handed to the parser or reported lost: what is left at
+	// the end never arrived in order and is reported as lost.
+	base, dataEnd [2]uint32
+	delivered     [2]int64
+	ended         [2]bool
 }
 
 func dirOf(d reassembly.TCPFlowDirection) http1.Dir {
@@ -306,6 +313,17 @@ func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 	end := tcp.Seq + uint32(len(tcp.Payload))
 	if tcp.SYN || tcp.FIN {
 		end++
+	}
+	dataStart := tcp.Seq
+	if tcp.SYN {
+		dataStart++
+	}
+	dataEnd := dataStart + uint32(len(tcp.Payload))
+	if !s.haveNext[d] {
+		s.base[d], s.dataEnd[d] = dataStart, dataStart
+	}
+	if reassembly.Sequence(s.dataEnd[d]).Difference(reassembly.Sequence(dataEnd)) > 0 {
+		s.dataEnd[d] = dataEnd
 	}
 	if !s.haveNext[d] || reassembly.Sequence(s.next[d]).Difference(reassembly.Sequence(end)) > 0 {
 		s.next[d], s.haveNext[d] = end, true
@@ -351,16 +369,36 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 	}
 	if skip != 0 {
 		s.conn.Lost(d, skip, ts)
+		if skip > 0 {
+			s.delivered[d] += int64(skip)
+		}
 	}
 	if n, _ := sg.Lengths(); n > 0 {
 		s.conn.Data(d, sg.Fetch(n), ts)
+		s.delivered[d] += int64(n)
 	}
 	if end {
 		if s.reset {
 			s.finish(ts, true)
 			return
 		}
+		s.reportMissing(d, ts)
+		s.ended[d] = true
 		s.conn.End(d, ts)
+	}
+}
+
+// reportMissing tells the parser about bytes of direction d that were seen
+// in the capture but never delivered in order (a hole before a FIN or a
+// RST), so that they are counted as lost rather than vanish.
+func (s *tcpStream) reportMissing(d http1.Dir, ts time.Time) {
+	if !s.haveNext[d] || s.ended[d] {
+		return
+	}
+	want := int64(reassembly.Sequence(s.base[d]).Difference(reassembly.Sequence(s.dataEnd[d])))
+	if missing := want - s.delivered[d]; missing > 0 {
+		s.conn.Lost(d, int(missing), ts)
+		s.delivered[d] += missing
 	}
 }
 
@@ -378,6 +416,8 @@ func (s *tcpStream) finish(ts time.Time, reset bool) {
 		return
 	}
 	s.closed = true
+	s.reportMissing(http1.DirAB, ts)
+	s.reportMissing(http1.DirBA, ts)
 	s.conn.Close(ts, reset)
 	if s.live {
 		cs := s.conn.Stats()
