@@ -1,15 +1,22 @@
 package har
 
+// The Writer encodes JSON by hand. In a capture every exchange passes
+// through Write, and encoding/json's reflection (struct walking, text
+// marshalers, string escaping) was the bottleneck of the whole pipeline.
+// The bytes are exactly those encoding/json gives for the HAR structs,
+// compact for NDJSON and indented for HAR: writer_ref_test.go keeps that
+// encoding/json writer, and the tests compare both on generated,
+// adversarial and fuzzed exchanges. A change to the output is made in both.
+
 import (
-	"bufio"
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
-	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,28 +31,25 @@ type Creator struct {
 }
 
 // Writer writes exchanges as HAR or NDJSON. Output bytes depend only on the
-// exchanges and their order. A Writer holds one entry in memory at a time.
-// It does not redact: hide secrets in the exchanges before writing them.
-// An exchange without a method or a status is written, but a Reader skips
-// it. A Writer is not safe for concurrent use.
+// exchanges and their order. A Writer holds one entry and 64 KB of output
+// in memory. It does not redact: hide secrets in the exchanges before
+// writing them. An exchange without a method or a status is written, but a
+// Reader skips it. A Writer is not safe for concurrent use.
 type Writer struct {
-	out     *bufio.Writer
+	w       io.Writer
 	format  Format
 	creator Creator
 	n       int
 	err     error
 	closed  bool
-
-	buf bytes.Buffer // one encoded HAR entry
-	enc *json.Encoder
-	ent wEntry
-	// scratch for bodies that are written as base64
-	reqB64, respB64 []byte
-	post            wPostData
-	respText        textBytes
+	e       encoder // its buffer holds the output not yet written to w
 }
 
-// maxKeptBuffer is the largest encoding buffer kept between entries.
+// flushSize is the buffered output that Write passes on to the underlying
+// writer.
+const flushSize = 64 << 10
+
+// maxKeptBuffer is the largest buffer kept after a flush.
 const maxKeptBuffer = 4 << 20
 
 // entryIndent is the indentation of an entry inside log.entries.
@@ -54,20 +58,8 @@ const entryIndent = "      "
 // NewWriter returns a Writer that writes format f to w. For HAR, creator
 // fills log.creator. Close must be called to end the document.
 func NewWriter(w io.Writer, f Format, creator Creator) *Writer {
-	wr := &Writer{out: bufio.NewWriterSize(w, 64<<10), format: f, creator: creator}
-	if f == FormatNDJSON {
-		wr.enc = json.NewEncoder(wr.out)
-	} else {
-		wr.enc = json.NewEncoder(&wr.buf)
-		wr.enc.SetIndent(entryIndent, "  ")
-	}
-	wr.enc.SetEscapeHTML(false)
-	wr.ent.Request.Cookies = make([]wCookie, 0, 4)
-	wr.ent.Request.Headers = make([]wField, 0, 16)
-	wr.ent.Request.QueryString = make([]wField, 0, 4)
-	wr.ent.Response.Cookies = make([]wCookie, 0, 4)
-	wr.ent.Response.Headers = make([]wField, 0, 16)
-	return wr
+	return &Writer{w: w, format: f, creator: creator,
+		e: encoder{b: make([]byte, 0, flushSize+flushSize/2), indent: f != FormatNDJSON}}
 }
 
 // errClosed is returned by Write after Close.
@@ -88,33 +80,24 @@ func (w *Writer) Write(x *capture.Exchange) error {
 	if x == nil {
 		return errors.New("har: write of a nil exchange")
 	}
-	w.fill(x)
+	e := &w.e
 	if w.format == FormatNDJSON {
-		if err := w.enc.Encode(&w.ent); err != nil {
-			w.err = fmt.Errorf("har: write entry %d: %w", w.n, err)
-			return w.err
+		e.entry(x)
+		e.b = append(e.b, '\n')
+	} else {
+		if w.n == 0 {
+			w.header()
+		} else {
+			e.b = append(e.b, ',')
 		}
-		w.n++
-		return nil
+		e.b = append(e.b, "\n"+entryIndent...)
+		e.entry(x)
 	}
-	if w.n == 0 {
-		w.header()
-	}
-	if w.buf.Cap() > maxKeptBuffer {
-		w.buf = bytes.Buffer{}
-	}
-	w.buf.Reset()
-	if err := w.enc.Encode(&w.ent); err != nil {
-		w.err = fmt.Errorf("har: write entry %d: %w", w.n, err)
-		return w.err
-	}
-	if w.n > 0 {
-		w.out.WriteString(",")
-	}
-	w.out.WriteString("\n" + entryIndent)
-	w.out.Write(bytes.TrimSuffix(w.buf.Bytes(), []byte("\n")))
 	w.n++
-	return w.flushError()
+	if len(e.b) >= flushSize {
+		return w.flush()
+	}
+	return nil
 }
 
 // Flush writes buffered output to the underlying writer, so that a reader
@@ -123,10 +106,7 @@ func (w *Writer) Flush() error {
 	if w.err != nil {
 		return w.err
 	}
-	if err := w.out.Flush(); err != nil {
-		w.err = fmt.Errorf("har: %w", err)
-	}
-	return w.err
+	return w.flush()
 }
 
 // Close ends the document (for HAR, the entries array and the log object)
@@ -142,205 +122,584 @@ func (w *Writer) Close() error {
 	if w.format == FormatHAR {
 		if w.n == 0 {
 			w.header()
-			w.out.WriteString("]\n  }\n}\n")
+			w.e.b = append(w.e.b, "]\n  }\n}\n"...)
 		} else {
-			w.out.WriteString("\n    ]\n  }\n}\n")
+			w.e.b = append(w.e.b, "\n    ]\n  }\n}\n"...)
 		}
 	}
 	return w.Flush()
 }
 
-// flushError records a failure of the buffered writer.
-func (w *Writer) flushError() error {
-	if _, err := w.out.Write(nil); err != nil {
-		w.err = fmt.Errorf("har: %w", err)
+// flush writes the buffer to the underlying writer and records a failure.
+func (w *Writer) flush() error {
+	if len(w.e.b) == 0 {
+		return nil
 	}
-	return w.err
+	n, err := w.w.Write(w.e.b)
+	if err == nil && n < len(w.e.b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		w.err = fmt.Errorf("har: %w", err)
+		return w.err
+	}
+	w.e.b = w.e.b[:0]
+	if cap(w.e.b) > maxKeptBuffer {
+		w.e.b = nil // do not hold on to the buffer of one huge entry
+	}
+	return nil
 }
 
 // header writes the HAR document up to the opening of log.entries.
 func (w *Writer) header() {
-	w.buf.Reset()
-	enc := json.NewEncoder(&w.buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("    ", "  ")
-	_ = enc.Encode(&w.creator) // a struct of two strings always encodes
-	w.out.WriteString("{\n  \"log\": {\n    \"version\": \"1.2\",\n    \"creator\": ")
-	w.out.Write(bytes.TrimSuffix(w.buf.Bytes(), []byte("\n")))
-	w.out.WriteString(",\n    \"entries\": [")
+	b := append(w.e.b, "{\n  \"log\": {\n    \"version\": \"1.2\",\n    \"creator\": {\n      \"name\": "...)
+	b, _ = appendQuoted(b, w.creator.Name, invalidEscape)
+	b = append(b, ",\n      \"version\": "...)
+	b, _ = appendQuoted(b, w.creator.Version, invalidEscape)
+	w.e.b = append(b, "\n    },\n    \"entries\": ["...)
 }
 
-// The written entry. Field order is the output order.
-type wEntry struct {
-	StartedDateTime textBytes `json:"startedDateTime"`
-	Time            float64   `json:"time"`
-	Request         wRequest  `json:"request"`
-	Response        wResponse `json:"response"`
-	Cache           struct{}  `json:"cache"`
-	Timings         wTimings  `json:"timings"`
-	ServerIPAddress textBytes `json:"serverIPAddress,omitempty"`
-	Connection      string    `json:"connection,omitempty"`
-	Client          textBytes `json:"_client,omitempty"`
-	Server          textBytes `json:"_server,omitempty"`
-	Seq             int       `json:"_seq,omitempty"`
-	Upgrade         string    `json:"_upgrade,omitempty"`
+// encoder appends JSON to b, compact or indented as encoding/json indents
+// an entry of log.entries. The entry's shape is fixed, so the encoder only
+// tracks where it is: the depth, and whether the innermost object or array
+// is still empty.
+type encoder struct {
+	b      []byte
+	tmp    []byte // scratch: dates, addresses, URLs, query parameters
+	indent bool
+	depth  int
+	first  bool
 }
 
-type wRequest struct {
-	Method      string     `json:"method"`
-	URL         string     `json:"url"`
-	HTTPVersion string     `json:"httpVersion"`
-	Cookies     []wCookie  `json:"cookies"`
-	Headers     []wField   `json:"headers"`
-	QueryString []wField   `json:"queryString"`
-	PostData    *wPostData `json:"postData,omitempty"`
-	HeadersSize int        `json:"headersSize"`
-	BodySize    int64      `json:"bodySize"`
-	Target      string     `json:"_target"`
-	TargetB64   string     `json:"_targetBase64,omitempty"`
-	Host        string     `json:"_host"`
-	HostB64     string     `json:"_hostBase64,omitempty"`
-	Truncated   bool       `json:"_truncated,omitempty"`
-	Incomplete  bool       `json:"_incomplete,omitempty"`
-	Decoded     string     `json:"_decoded,omitempty"`
-	Trailers    []wField   `json:"_trailers,omitempty"`
+// indentation is a newline and the spaces of the deepest member of an
+// entry (entry, request, headers, field) and more.
+const indentation = "\n" + entryIndent + "                                "
+
+// next starts a member or an element.
+func (e *encoder) next() {
+	if !e.first {
+		e.b = append(e.b, ',')
+	}
+	e.first = false
+	if e.indent {
+		e.b = append(e.b, indentation[:1+len(entryIndent)+2*e.depth]...)
+	}
 }
 
-type wResponse struct {
-	Status      int       `json:"status"`
-	StatusText  string    `json:"statusText"`
-	HTTPVersion string    `json:"httpVersion"`
-	Cookies     []wCookie `json:"cookies"`
-	Headers     []wField  `json:"headers"`
-	Content     wContent  `json:"content"`
-	RedirectURL string    `json:"redirectURL"`
-	HeadersSize int       `json:"headersSize"`
-	BodySize    int64     `json:"bodySize"`
-	Truncated   bool      `json:"_truncated,omitempty"`
-	Incomplete  bool      `json:"_incomplete,omitempty"`
-	Decoded     string    `json:"_decoded,omitempty"`
-	Trailers    []wField  `json:"_trailers,omitempty"`
-	Interim     []int     `json:"_interim,omitempty"`
-	ReasonB64   string    `json:"_statusTextBase64,omitempty"`
+// key starts a member; k is its quoted name and the colon.
+func (e *encoder) key(k string) {
+	e.next()
+	e.b = append(e.b, k...)
+	if e.indent {
+		e.b = append(e.b, ' ')
+	}
 }
 
-// wField is a header, trailer or query parameter. Names and values that are
-// not valid UTF-8 (JSON strings cannot carry them) are also given in base64.
-type wField struct {
-	Name     string `json:"name"`
-	Value    string `json:"value"`
-	NameB64  string `json:"_nameBase64,omitempty"`
-	ValueB64 string `json:"_valueBase64,omitempty"`
+// open starts an object or an array.
+func (e *encoder) open(c byte) {
+	e.b = append(e.b, c)
+	e.depth++
+	e.first = true
 }
 
-type wCookie struct {
-	Name     string `json:"name"`
-	Value    string `json:"value"`
-	Path     string `json:"path,omitempty"`
-	Domain   string `json:"domain,omitempty"`
-	Expires  string `json:"expires,omitempty"`
-	HTTPOnly bool   `json:"httpOnly,omitempty"`
-	Secure   bool   `json:"secure,omitempty"`
+// close ends an object or an array; an empty one stays on one line.
+func (e *encoder) close(c byte) {
+	e.depth--
+	if e.indent && !e.first {
+		e.b = append(e.b, indentation[:1+len(entryIndent)+2*e.depth]...)
+	}
+	e.b = append(e.b, c)
+	e.first = false
 }
 
-type wPostData struct {
-	MimeType string    `json:"mimeType"`
-	Text     textBytes `json:"text"`
-	Encoding string    `json:"encoding,omitempty"`
-}
+// str writes s as encoding/json writes a string.
+func (e *encoder) str(s string) { e.b, _ = appendQuoted(e.b, s, invalidEscape) }
 
-type wContent struct {
-	Size     int        `json:"size"`
-	MimeType string     `json:"mimeType"`
-	Text     *textBytes `json:"text,omitempty"`
-	Encoding string     `json:"encoding,omitempty"`
-}
+// int writes n.
+func (e *encoder) int(n int64) { e.b = strconv.AppendInt(e.b, n, 10) }
 
-type wTimings struct {
-	Blocked float64 `json:"blocked"`
-	DNS     float64 `json:"dns"`
-	Connect float64 `json:"connect"`
-	Send    float64 `json:"send"`
-	Wait    float64 `json:"wait"`
-	Receive float64 `json:"receive"`
-	SSL     float64 `json:"ssl"`
-}
-
-// textBytes marshals as a JSON string without first copying into a string.
-type textBytes []byte
-
-// MarshalText returns t itself.
-func (t textBytes) MarshalText() ([]byte, error) { return t, nil }
-
-// timeLayout is RFC 3339 with nanoseconds, fixed width.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
-
-// fill maps x onto the reused entry.
-func (w *Writer) fill(x *capture.Exchange) {
-	e := &w.ent
+// entry writes x as one HAR entry.
+func (e *encoder) entry(x *capture.Exchange) {
 	t := x.Timing
 	send := span(t.RequestStart, t.RequestEnd)
 	wait := span(t.RequestEnd, t.ResponseStart)
 	receive := span(t.ResponseStart, t.ResponseEnd)
-	e.StartedDateTime = t.RequestStart.UTC().AppendFormat(e.StartedDateTime[:0], timeLayout)
-	e.Timings = wTimings{Blocked: -1, DNS: -1, Connect: -1, Send: ms(send), Wait: ms(wait), Receive: ms(receive), SSL: -1}
-	e.Time = ms(send + wait + receive)
-	e.ServerIPAddress, e.Server, e.Client = e.ServerIPAddress[:0], e.Server[:0], e.Client[:0]
+	e.depth, e.first = 0, true
+	e.open('{')
+	e.key(`"startedDateTime":`)
+	e.tmp = t.RequestStart.UTC().AppendFormat(e.tmp[:0], timeLayout)
+	e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
+	e.key(`"time":`)
+	e.b = appendFloat(e.b, ms(send+wait+receive))
+	e.request(x)
+	e.response(&x.Response)
+	e.key(`"cache":`)
+	e.b = append(e.b, "{}"...)
+	e.key(`"timings":`)
+	e.open('{')
+	e.key(`"blocked":`)
+	e.int(-1)
+	e.key(`"dns":`)
+	e.int(-1)
+	e.key(`"connect":`)
+	e.int(-1)
+	e.key(`"send":`)
+	e.b = appendFloat(e.b, ms(send))
+	e.key(`"wait":`)
+	e.b = appendFloat(e.b, ms(wait))
+	e.key(`"receive":`)
+	e.b = appendFloat(e.b, ms(receive))
+	e.key(`"ssl":`)
+	e.int(-1)
+	e.close('}')
 	if x.Server.Addr().IsValid() {
-		e.ServerIPAddress = x.Server.Addr().AppendTo(e.ServerIPAddress)
-		e.Server = x.Server.AppendTo(e.Server)
+		e.key(`"serverIPAddress":`)
+		e.tmp = x.Server.Addr().AppendTo(e.tmp[:0])
+		e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
+	}
+	if x.ConnID != "" {
+		e.key(`"connection":`)
+		e.str(x.ConnID)
 	}
 	if x.Client.Addr().IsValid() {
-		e.Client = x.Client.AppendTo(e.Client)
+		e.key(`"_client":`)
+		e.tmp = x.Client.AppendTo(e.tmp[:0])
+		e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
 	}
-	e.Connection, e.Seq, e.Upgrade = x.ConnID, x.Seq, x.Upgrade
+	if x.Server.Addr().IsValid() {
+		e.key(`"_server":`)
+		e.tmp = x.Server.AppendTo(e.tmp[:0])
+		e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
+	}
+	if x.Seq != 0 {
+		e.key(`"_seq":`)
+		e.int(int64(x.Seq))
+	}
+	if x.Upgrade != "" {
+		e.key(`"_upgrade":`)
+		e.str(x.Upgrade)
+	}
+	e.close('}')
+}
 
-	q, p := &x.Request, &e.Request
-	p.Method = x.Request.Method
-	p.URL = harURL(x)
-	p.HTTPVersion = q.Proto
-	p.Headers = appendFields(p.Headers[:0], q.Header)
-	p.Cookies = p.Cookies[:0]
+func (e *encoder) request(x *capture.Exchange) {
+	q := &x.Request
+	e.key(`"request":`)
+	e.open('{')
+	e.key(`"method":`)
+	e.str(q.Method)
+	e.key(`"url":`)
+	e.url(x)
+	e.key(`"httpVersion":`)
+	e.str(q.Proto)
+	e.key(`"cookies":`)
+	e.open('[')
 	for _, f := range q.Header {
 		if strings.EqualFold(f.Name, "Cookie") {
-			p.Cookies = appendCookies(p.Cookies, f.Value)
+			e.cookies(f.Value)
 		}
 	}
-	p.QueryString = appendQuery(p.QueryString[:0], q.Target)
-	p.PostData = nil
+	e.close(']')
+	e.key(`"headers":`)
+	e.fields(q.Header)
+	e.key(`"queryString":`)
+	e.query(q.Target)
 	if q.Body != nil {
-		w.post.MimeType = q.Header.Get("Content-Type")
-		w.post.Text, w.post.Encoding, w.reqB64 = bodyText(q.Body, w.reqB64)
-		p.PostData = &w.post
+		e.key(`"postData":`)
+		e.open('{')
+		e.key(`"mimeType":`)
+		e.str(q.Header.Get("Content-Type"))
+		e.key(`"text":`)
+		if e.text(q.Body) {
+			e.key(`"encoding":`)
+			e.b = append(e.b, `"base64"`...)
+		}
+		e.close('}')
 	}
-	p.HeadersSize, p.BodySize = -1, q.WireSize
-	p.Target, p.TargetB64 = utf8Or64(q.Target)
-	p.Host, p.HostB64 = utf8Or64(q.Host)
-	p.Truncated, p.Incomplete, p.Decoded = q.Truncated, q.Incomplete, q.Decoded
-	p.Trailers = appendFields(p.Trailers[:0], q.Trailer)
+	e.key(`"headersSize":`)
+	e.int(-1)
+	e.key(`"bodySize":`)
+	e.int(q.WireSize)
+	e.key(`"_target":`)
+	e.utf8Or64(q.Target, `"_targetBase64":`)
+	e.key(`"_host":`)
+	e.utf8Or64(q.Host, `"_hostBase64":`)
+	e.flags(q.Truncated, q.Incomplete, q.Decoded)
+	if len(q.Trailer) > 0 {
+		e.key(`"_trailers":`)
+		e.fields(q.Trailer)
+	}
+	e.close('}')
+}
 
-	s, r := &x.Response, &e.Response
-	r.Status = s.Status
-	r.StatusText, r.ReasonB64 = utf8Or64(s.Reason)
-	r.HTTPVersion = s.Proto
-	r.Headers = appendFields(r.Headers[:0], s.Header)
-	r.Cookies = r.Cookies[:0]
+func (e *encoder) response(s *capture.Response) {
+	e.key(`"response":`)
+	e.open('{')
+	e.key(`"status":`)
+	e.int(int64(s.Status))
+	e.key(`"statusText":`)
+	var reasonOK bool
+	e.b, reasonOK = appendQuoted(e.b, s.Reason, invalidReplace)
+	e.key(`"httpVersion":`)
+	e.str(s.Proto)
+	e.key(`"cookies":`)
+	e.open('[')
 	for _, f := range s.Header {
 		if strings.EqualFold(f.Name, "Set-Cookie") {
-			r.Cookies = append(r.Cookies, parseSetCookie(f.Value))
+			e.setCookie(f.Value)
 		}
 	}
-	r.Content = wContent{Size: len(s.Body), MimeType: s.Header.Get("Content-Type")}
+	e.close(']')
+	e.key(`"headers":`)
+	e.fields(s.Header)
+	e.key(`"content":`)
+	e.open('{')
+	e.key(`"size":`)
+	e.int(int64(len(s.Body)))
+	e.key(`"mimeType":`)
+	e.str(s.Header.Get("Content-Type"))
 	if s.Body != nil {
-		w.respText, r.Content.Encoding, w.respB64 = bodyText(s.Body, w.respB64)
-		r.Content.Text = &w.respText
+		e.key(`"text":`)
+		if e.text(s.Body) {
+			e.key(`"encoding":`)
+			e.b = append(e.b, `"base64"`...)
+		}
 	}
-	r.RedirectURL = s.Header.Get("Location")
-	r.HeadersSize, r.BodySize = -1, s.WireSize
-	r.Truncated, r.Incomplete, r.Decoded = s.Truncated, s.Incomplete, s.Decoded
-	r.Trailers = appendFields(r.Trailers[:0], s.Trailer)
-	r.Interim = s.Interim
+	e.close('}')
+	e.key(`"redirectURL":`)
+	e.str(s.Header.Get("Location"))
+	e.key(`"headersSize":`)
+	e.int(-1)
+	e.key(`"bodySize":`)
+	e.int(s.WireSize)
+	e.flags(s.Truncated, s.Incomplete, s.Decoded)
+	if len(s.Trailer) > 0 {
+		e.key(`"_trailers":`)
+		e.fields(s.Trailer)
+	}
+	if len(s.Interim) > 0 {
+		e.key(`"_interim":`)
+		e.open('[')
+		for _, code := range s.Interim {
+			e.next()
+			e.int(int64(code))
+		}
+		e.close(']')
+	}
+	if !reasonOK {
+		e.key(`"_statusTextBase64":`)
+		e.b = appendBase64(e.b, s.Reason)
+	}
+	e.close('}')
 }
+
+// flags writes the members of a message that HAR has no place for.
+func (e *encoder) flags(truncated, incomplete bool, decoded string) {
+	if truncated {
+		e.key(`"_truncated":`)
+		e.b = append(e.b, "true"...)
+	}
+	if incomplete {
+		e.key(`"_incomplete":`)
+		e.b = append(e.b, "true"...)
+	}
+	if decoded != "" {
+		e.key(`"_decoded":`)
+		e.str(decoded)
+	}
+}
+
+// utf8Or64 writes s as a JSON string; when s is not valid UTF-8 (the string
+// then holds U+FFFD in its place) it adds member k with s in base64.
+func (e *encoder) utf8Or64(s, k string) {
+	var ok bool
+	if e.b, ok = appendQuoted(e.b, s, invalidReplace); !ok {
+		e.key(k)
+		e.b = appendBase64(e.b, s)
+	}
+}
+
+// text writes a body as a JSON string when it is UTF-8, else in base64;
+// it reports whether it used base64.
+func (e *encoder) text(body []byte) bool {
+	mark := len(e.b)
+	var ok bool
+	if e.b, ok = appendQuoted(e.b, body, invalidFail); ok {
+		return false
+	}
+	e.b = append(e.b[:mark], '"')
+	e.b = base64.StdEncoding.AppendEncode(e.b, body)
+	e.b = append(e.b, '"')
+	return true
+}
+
+// fields writes a header or trailer list.
+func (e *encoder) fields(h capture.Header) {
+	e.open('[')
+	for _, f := range h {
+		writeField(e, f.Name, f.Value)
+	}
+	e.close(']')
+}
+
+// writeField writes a header, trailer or query parameter. Names and values
+// that are not valid UTF-8 (JSON strings cannot carry them) are also given
+// in base64.
+func writeField[S []byte | string](e *encoder, name, value S) {
+	e.next()
+	e.open('{')
+	e.key(`"name":`)
+	var nameOK, valueOK bool
+	e.b, nameOK = appendQuoted(e.b, name, invalidReplace)
+	e.key(`"value":`)
+	e.b, valueOK = appendQuoted(e.b, value, invalidReplace)
+	if !nameOK {
+		e.key(`"_nameBase64":`)
+		e.b = appendBase64(e.b, name)
+	}
+	if !valueOK {
+		e.key(`"_valueBase64":`)
+		e.b = appendBase64(e.b, value)
+	}
+	e.close('}')
+}
+
+// cookies writes the name=value pairs of a Cookie header value.
+func (e *encoder) cookies(v string) {
+	for more := true; more; {
+		var part string
+		part, v, more = strings.Cut(v, ";")
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		e.next()
+		e.open('{')
+		e.key(`"name":`)
+		e.b, _ = appendQuoted(e.b, strings.TrimSpace(name), invalidReplace)
+		e.key(`"value":`)
+		e.b, _ = appendQuoted(e.b, strings.TrimSpace(value), invalidReplace)
+		e.close('}')
+	}
+}
+
+// cookieTimeLayouts are the Expires formats seen in Set-Cookie headers.
+var cookieTimeLayouts = [...]string{http.TimeFormat, time.RFC1123, "Mon, 02-Jan-2006 15:04:05 MST", time.RFC850, time.ANSIC}
+
+// setCookie writes a Set-Cookie value as a HAR cookie; Expires becomes an
+// ISO 8601 date when it parses, and stays as sent otherwise.
+func (e *encoder) setCookie(v string) {
+	var (
+		path, domain, expires string
+		expiresAt             time.Time
+		dated, httpOnly       bool
+		secure                bool
+	)
+	first, rest, _ := strings.Cut(v, ";")
+	name, value, _ := strings.Cut(first, "=")
+	for more := true; more; {
+		var attr string
+		attr, rest, more = strings.Cut(rest, ";")
+		k, val, _ := strings.Cut(strings.TrimSpace(attr), "=")
+		val = strings.TrimSpace(val)
+		switch k = strings.TrimSpace(k); {
+		case strings.EqualFold(k, "path"):
+			path = val
+		case strings.EqualFold(k, "domain"):
+			domain = val
+		case strings.EqualFold(k, "expires"):
+			expires, dated = val, false
+			if !utf8.ValidString(val) {
+				val = strings.ToValidUTF8(val, "\uFFFD")
+			}
+			for _, layout := range cookieTimeLayouts {
+				if t, err := time.Parse(layout, val); err == nil {
+					expiresAt, dated = t, true
+					break
+				}
+			}
+		case strings.EqualFold(k, "httponly"):
+			httpOnly = true
+		case strings.EqualFold(k, "secure"):
+			secure = true
+		}
+	}
+	e.next()
+	e.open('{')
+	e.key(`"name":`)
+	e.b, _ = appendQuoted(e.b, strings.TrimSpace(name), invalidReplace)
+	e.key(`"value":`)
+	e.b, _ = appendQuoted(e.b, strings.TrimSpace(value), invalidReplace)
+	if path != "" {
+		e.key(`"path":`)
+		e.b, _ = appendQuoted(e.b, path, invalidReplace)
+	}
+	if domain != "" {
+		e.key(`"domain":`)
+		e.b, _ = appendQuoted(e.b, domain, invalidReplace)
+	}
+	if dated {
+		e.key(`"expires":`)
+		e.tmp = expiresAt.UTC().AppendFormat(e.tmp[:0], time.RFC3339)
+		e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
+	} else if expires != "" {
+		e.key(`"expires":`)
+		e.b, _ = appendQuoted(e.b, expires, invalidReplace)
+	}
+	if httpOnly {
+		e.key(`"httpOnly":`)
+		e.b = append(e.b, "true"...)
+	}
+	if secure {
+		e.key(`"secure":`)
+		e.b = append(e.b, "true"...)
+	}
+	e.close('}')
+}
+
+// query writes the parameters of target's query, in order, decoded (a
+// parameter that does not decode is given as sent).
+func (e *encoder) query(target string) {
+	e.open('[')
+	if _, query, ok := strings.Cut(target, "?"); ok {
+		for more := true; more; {
+			var pair string
+			pair, query, more = strings.Cut(query, "&")
+			if pair != "" {
+				name, value, _ := strings.Cut(pair, "=")
+				e.tmp = appendUnescaped(e.tmp[:0], name)
+				n := len(e.tmp)
+				e.tmp = appendUnescaped(e.tmp, value)
+				writeField(e, e.tmp[:n], e.tmp[n:])
+			}
+		}
+	}
+	e.close(']')
+}
+
+// appendUnescaped appends s decoded as a query component ("+" is a space),
+// or as it is when it holds a malformed escape; net/url.QueryUnescape
+// decides alike.
+func appendUnescaped(dst []byte, s string) []byte {
+	if !strings.ContainsAny(s, "%+") {
+		return append(dst, s...)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return append(dst, s...)
+			}
+			i += 2
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '%':
+			dst = append(dst, unhex(s[i+1])<<4|unhex(s[i+2]))
+			i += 2
+		case '+':
+			dst = append(dst, ' ')
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// url writes the request's absolute URL (x.URL()) made parseable: a zoned
+// IPv6 server address (used when there is no Host) writes its zone as
+// "%25zone" (RFC 6874), the asterisk-form target ("OPTIONS *", the server
+// as a whole) gives the bare origin, and bytes that may not appear in a URL
+// are percent-encoded, so that other HAR readers can parse it;
+// request._target keeps the bytes as sent.
+func (e *encoder) url(x *capture.Exchange) {
+	e.tmp = appendURL(e.tmp[:0], x)
+	const hex = "0123456789ABCDEF"
+	e.b = append(e.b, '"')
+	start := 0
+	for i, c := range e.tmp {
+		if mustEscape(c) {
+			e.b = append(e.b, e.tmp[start:i]...)
+			e.b = append(e.b, '%', hex[c>>4], hex[c&15])
+			start = i + 1
+		}
+	}
+	e.b = append(e.b, e.tmp[start:]...)
+	e.b = append(e.b, '"')
+}
+
+// appendURL appends x.URL(), with the zone of a server address used as the
+// host written "%25zone", and without the "*" of an asterisk-form target.
+func appendURL(dst []byte, x *capture.Exchange) []byte {
+	t := x.Request.Target
+	if strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://") {
+		return append(dst, t...)
+	}
+	dst = append(dst, "http://"...)
+	if x.Request.Method == "CONNECT" {
+		if t == "*" {
+			return dst
+		}
+		return append(dst, t...)
+	}
+	switch {
+	case x.Request.Host != "":
+		dst = append(dst, x.Request.Host...)
+	case x.Server.IsValid():
+		start := len(dst)
+		dst = x.Server.AppendTo(dst)
+		if x.Server.Addr().Zone() != "" {
+			if i := bytes.IndexByte(dst[start:], '%'); i >= 0 {
+				i += start + 1
+				dst = append(dst, "25"...)
+				copy(dst[i+2:], dst[i:len(dst)-2])
+				dst[i], dst[i+1] = '2', '5'
+			}
+		}
+	}
+	if t == "*" {
+		return dst
+	}
+	if t == "" || t[0] != '/' {
+		dst = append(dst, '/')
+	}
+	return append(dst, t...)
+}
+
+// The bytes a URL may not hold as written: controls, space, non-ASCII and
+// a few delimiters, as bits of two 64-bit masks.
+const (
+	urlEscapeLow  uint64 = 1<<('!') - 1 | 1<<'"' | 1<<'<' | 1<<'>'
+	urlEscapeHigh uint64 = 1<<('\\'-64) | 1<<('^'-64) | 1<<('`'-64) | 1<<('{'-64) | 1<<('|'-64) | 1<<('}'-64) | 1<<(0x7f-64)
+)
+
+func mustEscape(c byte) bool {
+	switch {
+	case c < 64:
+		return urlEscapeLow>>c&1 != 0
+	case c < 128:
+		return urlEscapeHigh>>(c-64)&1 != 0
+	}
+	return true
+}
+
+// timeLayout is RFC 3339 with nanoseconds, fixed width.
+const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // span returns b-a, or 0 when either is unset or b is before a.
 func span(a, b time.Time) time.Duration {
@@ -353,162 +712,109 @@ func span(a, b time.Time) time.Duration {
 // ms converts d to (fractional) milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
-// bodyText returns the HAR text of body: itself when it is UTF-8, else its
-// base64 encoding (built in scratch) and the encoding name.
-func bodyText(body, scratch []byte) (textBytes, string, []byte) {
-	if utf8.Valid(body) {
-		return textBytes(body), "", scratch
-	}
-	scratch = base64.StdEncoding.AppendEncode(scratch[:0], body)
-	return textBytes(scratch), "base64", scratch
-}
+// How appendQuoted writes bytes that are not UTF-8.
+const (
+	invalidEscape  = iota // each such byte as \ufffd, as encoding/json writes it
+	invalidReplace        // each run of them as one U+FFFD, as strings.ToValidUTF8 replaces them
+	invalidFail           // not at all: appendQuoted stops and reports it
+)
 
-// utf8Or64 returns s for a JSON string, and its base64 form as well when s
-// is not valid UTF-8 (the JSON string then holds U+FFFD in its place).
-func utf8Or64(s string) (string, string) {
-	if utf8.ValidString(s) {
-		return s, ""
-	}
-	return strings.ToValidUTF8(s, "\uFFFD"), base64.StdEncoding.EncodeToString([]byte(s))
-}
-
-func appendFields(dst []wField, h capture.Header) []wField {
-	for _, f := range h {
-		var wf wField
-		wf.Name, wf.NameB64 = utf8Or64(f.Name)
-		wf.Value, wf.ValueB64 = utf8Or64(f.Value)
-		dst = append(dst, wf)
-	}
-	return dst
-}
-
-// appendCookies adds the name=value pairs of a Cookie header value.
-func appendCookies(dst []wCookie, v string) []wCookie {
-	for part := range strings.SplitSeq(v, ";") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		name, value, _ := strings.Cut(part, "=")
-		n, _ := utf8Or64(strings.TrimSpace(name))
-		val, _ := utf8Or64(strings.TrimSpace(value))
-		dst = append(dst, wCookie{Name: n, Value: val})
-	}
-	return dst
-}
-
-// cookieTimeLayouts are the Expires formats seen in Set-Cookie headers.
-var cookieTimeLayouts = [...]string{http.TimeFormat, time.RFC1123, "Mon, 02-Jan-2006 15:04:05 MST", time.RFC850, time.ANSIC}
-
-// parseSetCookie maps a Set-Cookie value to a HAR cookie; Expires becomes
-// an ISO 8601 date when it parses, and stays as sent otherwise.
-func parseSetCookie(v string) wCookie {
-	var c wCookie
-	first, rest, _ := strings.Cut(v, ";")
-	name, value, _ := strings.Cut(first, "=")
-	c.Name, _ = utf8Or64(strings.TrimSpace(name))
-	c.Value, _ = utf8Or64(strings.TrimSpace(value))
-	for attr := range strings.SplitSeq(rest, ";") {
-		k, val, _ := strings.Cut(strings.TrimSpace(attr), "=")
-		val, _ = utf8Or64(strings.TrimSpace(val))
-		switch k = strings.TrimSpace(k); {
-		case strings.EqualFold(k, "path"):
-			c.Path = val
-		case strings.EqualFold(k, "domain"):
-			c.Domain = val
-		case strings.EqualFold(k, "expires"):
-			c.Expires = val
-			for _, layout := range cookieTimeLayouts {
-				if t, err := time.Parse(layout, val); err == nil {
-					c.Expires = t.UTC().Format(time.RFC3339)
-					break
-				}
-			}
-		case strings.EqualFold(k, "httponly"):
-			c.HTTPOnly = true
-		case strings.EqualFold(k, "secure"):
-			c.Secure = true
-		}
-	}
-	return c
-}
-
-// appendQuery adds the parameters of target's query, in order, decoded
-// (a parameter that does not decode is given as sent).
-func appendQuery(dst []wField, target string) []wField {
-	_, query, ok := strings.Cut(target, "?")
-	if !ok {
-		return dst
-	}
-	for pair := range strings.SplitSeq(query, "&") {
-		if pair == "" {
-			continue
-		}
-		name, value, _ := strings.Cut(pair, "=")
-		var f wField
-		f.Name, f.NameB64 = utf8Or64(unescape(name))
-		f.Value, f.ValueB64 = utf8Or64(unescape(value))
-		dst = append(dst, f)
-	}
-	return dst
-}
-
-// harURL returns x.URL() made parseable: a zoned IPv6 server address (used
-// when there is no Host) writes its zone as "%25zone" (RFC 6874), the
-// asterisk-form target ("OPTIONS *", the server as a whole) gives the bare
-// origin, and bytes that may not appear in a URL are percent-encoded.
-func harURL(x *capture.Exchange) string {
-	zoned := x.Request.Host == "" && x.Server.Addr().Zone() != ""
-	if !zoned && x.Request.Target != "*" {
-		return escapeURL(x.URL())
-	}
-	c := *x
-	if zoned {
-		c.Request.Host = strings.Replace(x.Server.String(), "%", "%25", 1)
-	}
-	u := c.URL()
-	if c.Request.Target == "*" {
-		u = strings.TrimSuffix(u, "*")
-	}
-	return escapeURL(u)
-}
-
-// escapeURL percent-encodes the bytes that may not appear in a URL as
-// written (spaces, controls, non-ASCII and a few delimiters), so that other
-// HAR readers can parse it; request._target keeps the bytes as sent.
-func escapeURL(s string) string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if mustEscape(s[i]) {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
-	const hex = "0123456789ABCDEF"
-	b := make([]byte, 0, len(s)+2*n)
-	for i := 0; i < len(s); i++ {
+// appendQuoted appends s as encoding/json writes a string without HTML
+// escaping: quotes, backslashes and control characters escaped (\b, \f,
+// \n, \r, \t, else \u00XX), U+2028 and U+2029 as \u2028 and \u2029, all
+// else as it is. invalid says what becomes of bytes that are not UTF-8;
+// ok is false when s holds any.
+func appendQuoted[S []byte | string](dst []byte, s S, invalid int) (_ []byte, ok bool) {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	ok = true
+	start, runEnd := 0, -1
+	for i := 0; i < len(s); {
 		c := s[i]
-		if mustEscape(c) {
-			b = append(b, '%', hex[c>>4], hex[c&15])
+		if c < utf8.RuneSelf {
+			if c >= ' ' && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			}
+			i++
+			start = i
 			continue
 		}
-		b = append(b, c)
+		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
+		switch {
+		case r == utf8.RuneError && size == 1:
+			ok = false
+			dst = append(dst, s[start:i]...)
+			switch invalid {
+			case invalidEscape:
+				dst = append(dst, `\ufffd`...)
+			case invalidReplace:
+				if i != runEnd {
+					dst = append(dst, "\uFFFD"...)
+				}
+				runEnd = i + 1
+			default:
+				return dst, false
+			}
+			start = i + 1
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&15])
+			start = i + size
+		}
+		i += size
 	}
-	return string(b)
+	dst = append(dst, s[start:]...)
+	return append(dst, '"'), ok
 }
 
-func mustEscape(c byte) bool {
-	return c <= ' ' || c >= 0x7f || strings.IndexByte("\"<>\\^`{|}", c) >= 0
+// appendBase64 appends s in standard base64 as a JSON string.
+func appendBase64[S []byte | string](dst []byte, s S) []byte {
+	dst = append(dst, '"')
+	var chunk [3 * 64]byte // a multiple of 3: the chunks encode as the whole does
+	for len(s) > 0 {
+		n := copy(chunk[:], s)
+		dst = base64.StdEncoding.AppendEncode(dst, chunk[:n])
+		s = s[n:]
+	}
+	return append(dst, '"')
 }
 
-func unescape(s string) string {
-	if !strings.ContainsAny(s, "%+") {
-		return s
+// appendFloat appends f as encoding/json writes a float64: like %g but
+// with exponents only below 1e-6 and from 1e21, not padded.
+func appendFloat(dst []byte, f float64) []byte {
+	abs := math.Abs(f)
+	if abs < 1<<53 && f == math.Trunc(f) && (f != 0 || !math.Signbit(f)) {
+		return strconv.AppendInt(dst, int64(f), 10)
 	}
-	if u, err := url.QueryUnescape(s); err == nil {
-		return u
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
 	}
-	return s
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// e-07 is written e-7
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
 }

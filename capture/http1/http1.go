@@ -384,15 +384,20 @@ func (c *Conn) push(p *pending, h *half) bool {
 }
 
 // responseTarget returns the request the next final response answers: the
-// oldest one without a response, or, for the first response found after a
-// gap broke the server's stream, the newest one (the requests in between
-// are dropped, since their responses were lost with the gap).
-func (c *Conn) responseTarget(afterGap bool) *pending {
+// oldest one without a response. For the first response found after a gap
+// broke the server's stream it is the newest request that had started by
+// the time the response did (at): requests before it lost their responses
+// in the gap and are dropped, requests after it came later. With no such
+// request the response is an orphan.
+func (c *Conn) responseTarget(afterGap bool, at time.Time) *pending {
 	first, last := -1, -1
 	for i := c.head; i < len(c.queue); i++ {
 		p := c.queue[i]
 		if p.dropped || p.respSeen {
 			continue
+		}
+		if afterGap && !at.IsZero() && p.x.Timing.RequestStart.After(at) {
+			break
 		}
 		if first < 0 {
 			first = i

@@ -66,7 +66,7 @@ func (h *half) response(hd *msgHead, start, ts time.Time, cut bool) {
 	status := hd.status
 	afterGap := h.gap
 	h.gap = false
-	t := c.responseTarget(afterGap)
+	t := c.responseTarget(afterGap, start)
 	if status/100 == 1 && status != 101 {
 		if t != nil {
 			if len(t.x.Response.Interim) < maxInterim {

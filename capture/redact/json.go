@@ -2,6 +2,7 @@ package redact
 
 import (
 	"bytes"
+	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -44,6 +45,40 @@ var jsonBytes = func() (t [256]mode) {
 	t['\\'] |= strStop
 	return t
 }()
+
+// prose reports whether the eight bytes packed in x are all lower-case
+// ASCII letters other than 'b', or spaces: bytes that neither end a JSON
+// string nor anchor a rule, and most of the bytes of text in English. It
+// tests the eight at once with carry-free arithmetic on the packed bytes.
+func prose(x uint64) bool {
+	const (
+		ones = 0x0101010101010101
+		high = 0x8080808080808080 // the top bit of each byte
+		low7 = 0x7f7f7f7f7f7f7f7f
+	)
+	if x&high != 0 {
+		return false // not ASCII
+	}
+	// With every byte below 0x80, adding less than 0x80 - 'a' + 1 to each
+	// carries into no neighbour, and sets a byte's top bit exactly when
+	// the byte reached the bound.
+	atLeastA := x + (0x80-'a')*ones
+	aboveZ := x + (0x80-'z'-1)*ones
+	lower := atLeastA &^ aboveZ
+	return (lower&^zeroBytes(x^'b'*ones)|zeroBytes(x^' '*ones))&high == high
+}
+
+// zeroBytes returns a word with the top bit set in each byte of v that is
+// zero, and nothing else.
+func zeroBytes(v uint64) uint64 {
+	const (
+		high = 0x8080808080808080
+		low7 = 0x7f7f7f7f7f7f7f7f
+	)
+	// (v&low7)+low7 sets a byte's top bit when its low seven bits are not
+	// all zero, without a carry out of the byte; or-ing v adds its top bit.
+	return ^((v & low7) + low7 | v) & high
+}
 
 // strSpan is the content of a JSON string: s[a:b], quotes excluded.
 type strSpan struct {
@@ -289,10 +324,14 @@ func (js *jsonScan) str() (q strSpan, ok bool) {
 	i := js.i + 1
 	q.a = i
 	for {
-		// Eight bytes at a time while none of them stops the run, then
-		// byte by byte up to the stop.
+		// Eight bytes at a time while none of them stops the run (and
+		// without a table look-up when they are plain prose), then byte
+		// by byte up to the stop.
 		for ; i+8 <= len(s); i += 8 {
 			w := s[i : i+8 : i+8]
+			if prose(binary.LittleEndian.Uint64(w)) {
+				continue
+			}
 			f := jsonBytes[w[0]] | jsonBytes[w[1]] | jsonBytes[w[2]] | jsonBytes[w[3]] |
 				jsonBytes[w[4]] | jsonBytes[w[5]] | jsonBytes[w[6]] | jsonBytes[w[7]]
 			if f&strStop != 0 {

@@ -50,3 +50,55 @@ func TestZZStats(t *testing.T) {
 	// digits only?
 	fmt.Printf("%q\n", bodies[3][:300])
 }
+
+func zzBodies() [][]byte {
+	conns := pcapgen.Mix(300, 42)
+	var bodies [][]byte
+	for _, c := range conns {
+		for _, e := range c.Exchanges {
+			for _, m := range [][]byte{e.Request, e.Response} {
+				if i := bytes.Index(m, []byte("\r\n\r\n")); i >= 0 && len(m) > i+4 && m[i+4] == '{' {
+					bodies = append(bodies, m[i+4:])
+				}
+			}
+		}
+	}
+	return bodies
+}
+
+func BenchmarkZZStr(b *testing.B) {
+	bodies := zzBodies()
+	var n int64
+	for _, x := range bodies {
+		n += int64(len(x))
+	}
+	b.SetBytes(n)
+	for b.Loop() {
+		for _, x := range bodies {
+			for i := 0; i < len(x); i++ {
+				if x[i] == '"' {
+					js := jsonScan{s: x, i: i}
+					if _, ok := js.str(); !ok {
+						break
+					}
+					i = js.i - 1
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkZZJSON(b *testing.B) {
+	bodies := zzBodies()
+	var n int64
+	for _, x := range bodies {
+		n += int64(len(x))
+	}
+	r := New(Options{})
+	b.SetBytes(n)
+	for b.Loop() {
+		for _, x := range bodies {
+			r.jsonBody(x)
+		}
+	}
+}

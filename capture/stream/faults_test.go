@@ -150,7 +150,7 @@ func TestDropIsFlaggedOrCounted(t *testing.T) {
 		stream.KnownDefect(t, stream.DefectUncounted, uncounted, 1)
 	})
 	t.Run("silently-wrong", func(t *testing.T) {
-		stream.KnownDefect(t, stream.DefectAfterGap, wrong, 59)
+		stream.KnownDefect(t, stream.DefectAfterGap, wrong, 16)
 	})
 }
 

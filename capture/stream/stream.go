@@ -374,7 +374,7 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 		}
 	}
 	if n, _ := sg.Lengths(); n > 0 {
-		s.conn.Data(d, sg.Fetch(n), ts)
+		s.feed(d, sg, n, ts)
 		s.delivered[d] += int64(n)
 	}
 	if end {
@@ -385,6 +385,38 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 		s.reportMissing(d, ts)
 		s.ended[d] = true
 		s.conn.End(d, ts)
+	}
+}
+
+// feed hands n reassembled bytes to the parser. Bytes that waited behind
+// a hole arrive together; each run of them is stamped with the time of the
+// packet that carried it, so that timing (and pairing after a gap) stays
+// true to the capture.
+func (s *tcpStream) feed(d http1.Dir, sg reassembly.ScatterGather, n int, ts time.Time) {
+	data := sg.Fetch(n)
+	first := sg.CaptureInfo(0).Timestamp
+	last := sg.CaptureInfo(n - 1).Timestamp
+	if first.Equal(last) {
+		if first.IsZero() {
+			first = ts
+		}
+		s.conn.Data(d, data, first)
+		return
+	}
+	for off := 0; off < n; {
+		t := sg.CaptureInfo(off).Timestamp
+		// the run ends at the first offset with another timestamp
+		lo, hi := off+1, n
+		for lo < hi {
+			mid := int(uint(lo+hi) >> 1)
+			if sg.CaptureInfo(mid).Timestamp.Equal(t) {
+				lo = mid + 1
+			} else {
+				hi = mid
+			}
+		}
+		s.conn.Data(d, data[off:lo], t)
+		off = lo
 	}
 }
 
