@@ -19,11 +19,15 @@ type Stats struct {
 	KernelDrops   uint64 `json:"kernel_drops"`
 	// Ignored counts frames that were not TCP over IP (ARP, UDP, ...).
 	Ignored uint64 `json:"ignored"`
+	// Unmatched counts frames the packet filter left out (capture files;
+	// live captures filter in the kernel).
+	Unmatched uint64 `json:"unmatched"`
 	// DecodeErrors counts frames too malformed to decode.
 	DecodeErrors uint64 `json:"decode_errors"`
 	// Fragments counts IP fragments, which are not reassembled.
 	Fragments uint64 `json:"fragments"`
-	// Exchanges counts exchanges delivered.
+	// Exchanges counts exchanges delivered to the output (after the host
+	// and path filters; the per-server counts are before them).
 	Exchanges uint64 `json:"exchanges"`
 	// Filtered counts exchanges left out by host or path filters.
 	Filtered uint64 `json:"filtered"`
@@ -143,6 +147,7 @@ func (s *Stats) Merge(o *Stats) {
 	s.KernelPackets += o.KernelPackets
 	s.KernelDrops += o.KernelDrops
 	s.Ignored += o.Ignored
+	s.Unmatched += o.Unmatched
 	s.DecodeErrors += o.DecodeErrors
 	s.Fragments += o.Fragments
 	s.Exchanges += o.Exchanges
@@ -198,6 +203,8 @@ func (s *Stats) Explain() []string {
 		switch {
 		case s.Packets == 0:
 			lines = append(lines, "no packets were captured: check the interface, the filter and that traffic ran during the capture")
+		case s.Unmatched > 0 && s.Packets == s.Unmatched+s.Ignored+s.DecodeErrors:
+			lines = append(lines, fmt.Sprintf("%d packets were read but the packet filter left out every TCP packet: check the filter", s.Packets))
 		case s.Packets == s.Ignored+s.DecodeErrors:
 			lines = append(lines, fmt.Sprintf("%d packets were captured but none carried TCP: check the filter and the interface", s.Packets))
 		case s.Filtered > 0:
@@ -276,6 +283,7 @@ type statsJSON struct {
 	KernelPackets uint64         `json:"kernel_packets"`
 	KernelDrops   uint64         `json:"kernel_drops"`
 	Ignored       uint64         `json:"ignored"`
+	Unmatched     uint64         `json:"unmatched"`
 	DecodeErrors  uint64         `json:"decode_errors"`
 	Fragments     uint64         `json:"fragments"`
 	Exchanges     uint64         `json:"exchanges"`
@@ -296,7 +304,7 @@ func (s *Stats) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(statsJSON{
 		Packets: s.Packets, Bytes: s.Bytes, KernelPackets: s.KernelPackets, KernelDrops: s.KernelDrops,
-		Ignored: s.Ignored, DecodeErrors: s.DecodeErrors, Fragments: s.Fragments,
+		Ignored: s.Ignored, Unmatched: s.Unmatched, DecodeErrors: s.DecodeErrors, Fragments: s.Fragments,
 		Exchanges: s.Exchanges, Filtered: s.Filtered, Redacted: s.Redacted, Lossy: s.Lossy(),
 		Servers: servers, Problems: problems,
 	})

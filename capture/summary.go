@@ -15,8 +15,12 @@ func (s *Stats) WriteSummary(w io.Writer) error {
 	if s.KernelPackets+s.KernelDrops > 0 {
 		drops = fmt.Sprintf(", %d dropped by the kernel", s.KernelDrops)
 	}
-	if _, err := fmt.Fprintf(w, "captured %d %s from %d %s (%d packets, %d bytes%s)\n",
-		s.Exchanges, plural(s.Exchanges, "exchange"), len(servers), plural(uint64(len(servers)), "server"),
+	filtered := ""
+	if s.Filtered > 0 {
+		filtered = fmt.Sprintf(" (%d left out by the host and path filters)", s.Filtered)
+	}
+	if _, err := fmt.Fprintf(w, "captured %d %s%s from %d %s (%d packets, %d bytes%s)\n",
+		s.Exchanges, plural(s.Exchanges, "exchange"), filtered, len(servers), plural(uint64(len(servers)), "server"),
 		s.Packets, s.Bytes, drops); err != nil {
 		return err
 	}

@@ -56,6 +56,8 @@ func (p *pipeline) put(e *capture.Exchange) error {
 		return p.err
 	}
 	if !p.opts.Exchanges.Keep(e) {
+		// Stats.Exchanges counts what reaches the output.
+		p.stats.Exchanges--
 		p.stats.Filtered++
 		return nil
 	}

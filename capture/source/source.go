@@ -229,11 +229,11 @@ func readHAR(ctx context.Context, r *har.Reader, opts Options, stats *capture.St
 		if e.Request.Incomplete || e.Response.Incomplete {
 			ss.Incomplete++
 		}
-		stats.Exchanges++
 		if !opts.Exchanges.Keep(e) {
 			stats.Filtered++
 			continue
 		}
+		stats.Exchanges++
 		if opts.Redactor != nil {
 			opts.Redactor.Exchange(e)
 		}

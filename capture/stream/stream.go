@@ -130,7 +130,7 @@ func (a *Assembler) Packet(p capture.Packet) {
 		return
 	}
 	if a.opts.Filter != nil && !a.opts.Filter.Match(&a.dec.meta) {
-		a.stats.Ignored++
+		a.stats.Unmatched++
 		return
 	}
 	if p.Timestamp.After(a.now) {
