@@ -40,6 +40,7 @@ func (p *pipeline) consume() {
 			continue // drain
 		}
 		if p.opts.Redactor != nil {
+			scrubPartial(e)
 			p.opts.Redactor.Exchange(e)
 		}
 		if err := p.sink(e); err != nil {

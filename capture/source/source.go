@@ -235,6 +235,7 @@ func readHAR(ctx context.Context, r *har.Reader, opts Options, stats *capture.St
 		}
 		stats.Exchanges++
 		if opts.Redactor != nil {
+			scrubPartial(e)
 			opts.Redactor.Exchange(e)
 		}
 		if err := sink(e); err != nil {
