@@ -44,13 +44,32 @@ func apiExchanges(n int) []*capture.Exchange {
 func BenchmarkWriteNDJSON(b *testing.B) { benchWrite(b, FormatNDJSON) }
 func BenchmarkWriteHAR(b *testing.B)    { benchWrite(b, FormatHAR) }
 func BenchmarkReadNDJSON(b *testing.B)  { benchRead(b, FormatNDJSON) }
-func BenchmarkReadHAR(b *testing.B)     { benchRead(b, FormatHAR) }
+
+// The encoding/json reference writer, for comparison.
+func BenchmarkWriteNDJSONReference(b *testing.B) { benchRefWrite(b, FormatNDJSON) }
+func BenchmarkWriteHARReference(b *testing.B)    { benchRefWrite(b, FormatHAR) }
+
+func BenchmarkReadHAR(b *testing.B) { benchRead(b, FormatHAR) }
 
 // benchWrite reports bytes written per second and allocations per exchange.
 func benchWrite(b *testing.B, f Format) {
 	xs := apiExchanges(256)
 	size := len(writeAll(b, f, xs)) / len(xs)
 	w := NewWriter(io.Discard, f, Creator{Name: "specgate"})
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if err := w.Write(xs[i%len(xs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchRefWrite(b *testing.B, f Format) {
+	xs := apiExchanges(256)
+	size := len(writeAll(b, f, xs)) / len(xs)
+	w := newRefWriter(io.Discard, f, Creator{Name: "specgate"})
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
 	b.ResetTimer()

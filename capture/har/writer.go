@@ -1,20 +1,11 @@
 package har
 
-// The Writer encodes JSON by hand. In a capture every exchange passes
-// through Write, and encoding/json's reflection (struct walking, text
-// marshalers, string escaping) was the bottleneck of the whole pipeline.
-// The bytes are exactly those encoding/json gives for the HAR structs,
-// compact for NDJSON and indented for HAR: writer_ref_test.go keeps that
-// encoding/json writer, and the tests compare both on generated,
-// adversarial and fuzzed exchanges. A change to the output is made in both.
-
 import (
 	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,7 +33,8 @@ type Writer struct {
 	n       int
 	err     error
 	closed  bool
-	e       encoder // its buffer holds the output not yet written to w
+	buf     []byte // output not yet written to w
+	e       encoder
 }
 
 // flushSize is the buffered output that Write passes on to the underlying
@@ -58,8 +50,8 @@ const entryIndent = "      "
 // NewWriter returns a Writer that writes format f to w. For HAR, creator
 // fills log.creator. Close must be called to end the document.
 func NewWriter(w io.Writer, f Format, creator Creator) *Writer {
-	return &Writer{w: w, format: f, creator: creator,
-		e: encoder{b: make([]byte, 0, flushSize+flushSize/2), indent: f != FormatNDJSON}}
+	return &Writer{w: w, format: f, creator: creator, buf: make([]byte, 0, flushSize+flushSize/2),
+		e: encoder{punct: newPunctuation(f != FormatNDJSON)}}
 }
 
 // errClosed is returned by Write after Close.
@@ -80,21 +72,18 @@ func (w *Writer) Write(x *capture.Exchange) error {
 	if x == nil {
 		return errors.New("har: write of a nil exchange")
 	}
-	e := &w.e
 	if w.format == FormatNDJSON {
-		e.entry(x)
-		e.b = append(e.b, '\n')
+		w.buf = append(w.e.entry(w.buf, x), '\n')
 	} else {
 		if w.n == 0 {
 			w.header()
 		} else {
-			e.b = append(e.b, ',')
+			w.buf = append(w.buf, ',')
 		}
-		e.b = append(e.b, "\n"+entryIndent...)
-		e.entry(x)
+		w.buf = w.e.entry(append(w.buf, "\n"+entryIndent...), x)
 	}
 	w.n++
-	if len(e.b) >= flushSize {
+	if len(w.buf) >= flushSize {
 		return w.flush()
 	}
 	return nil
@@ -122,9 +111,9 @@ func (w *Writer) Close() error {
 	if w.format == FormatHAR {
 		if w.n == 0 {
 			w.header()
-			w.e.b = append(w.e.b, "]\n  }\n}\n"...)
+			w.buf = append(w.buf, "]\n  }\n}\n"...)
 		} else {
-			w.e.b = append(w.e.b, "\n    ]\n  }\n}\n"...)
+			w.buf = append(w.buf, "\n    ]\n  }\n}\n"...)
 		}
 	}
 	return w.Flush()
@@ -132,340 +121,287 @@ func (w *Writer) Close() error {
 
 // flush writes the buffer to the underlying writer and records a failure.
 func (w *Writer) flush() error {
-	if len(w.e.b) == 0 {
+	if len(w.buf) == 0 {
 		return nil
 	}
-	n, err := w.w.Write(w.e.b)
-	if err == nil && n < len(w.e.b) {
+	n, err := w.w.Write(w.buf)
+	if err == nil && n < len(w.buf) {
 		err = io.ErrShortWrite
 	}
 	if err != nil {
 		w.err = fmt.Errorf("har: %w", err)
 		return w.err
 	}
-	w.e.b = w.e.b[:0]
-	if cap(w.e.b) > maxKeptBuffer {
-		w.e.b = nil // do not hold on to the buffer of one huge entry
+	w.buf = w.buf[:0]
+	if cap(w.buf) > maxKeptBuffer {
+		w.buf = nil // do not hold on to the buffer of one huge entry
 	}
 	return nil
 }
 
 // header writes the HAR document up to the opening of log.entries.
 func (w *Writer) header() {
-	b := append(w.e.b, "{\n  \"log\": {\n    \"version\": \"1.2\",\n    \"creator\": {\n      \"name\": "...)
+	b := append(w.buf, "{\n  \"log\": {\n    \"version\": \"1.2\",\n    \"creator\": {\n      \"name\": "...)
 	b, _ = appendQuoted(b, w.creator.Name, invalidEscape)
 	b = append(b, ",\n      \"version\": "...)
 	b, _ = appendQuoted(b, w.creator.Version, invalidEscape)
-	w.e.b = append(b, "\n    },\n    \"entries\": ["...)
+	w.buf = append(b, "\n    },\n    \"entries\": ["...)
 }
 
-// encoder appends JSON to b, compact or indented as encoding/json indents
-// an entry of log.entries. The entry's shape is fixed, so the encoder only
-// tracks where it is: the depth, and whether the innermost object or array
-// is still empty.
+// encoder appends entries. An entry's shape is fixed: which members
+// an object has may vary, but each member's place does not, so the text
+// before each member's value (a comma, the indentation, the name) is laid
+// out once for the format, in punct.
 type encoder struct {
-	b      []byte
-	tmp    []byte // scratch: dates, addresses, URLs, query parameters
-	indent bool
-	depth  int
-	first  bool
+	tmp   []byte // scratch: dates, addresses, URLs, query parameters
+	punct *punctuation
 }
-
-// indentation is a newline and the spaces of the deepest member of an
-// entry (entry, request, headers, field) and more.
-const indentation = "\n" + entryIndent + "                                "
-
-// next starts a member or an element.
-func (e *encoder) next() {
-	if !e.first {
-		e.b = append(e.b, ',')
-	}
-	e.first = false
-	if e.indent {
-		e.b = append(e.b, indentation[:1+len(entryIndent)+2*e.depth]...)
-	}
-}
-
-// key starts a member; k is its quoted name and the colon.
-func (e *encoder) key(k string) {
-	e.next()
-	e.b = append(e.b, k...)
-	if e.indent {
-		e.b = append(e.b, ' ')
-	}
-}
-
-// open starts an object or an array.
-func (e *encoder) open(c byte) {
-	e.b = append(e.b, c)
-	e.depth++
-	e.first = true
-}
-
-// close ends an object or an array; an empty one stays on one line.
-func (e *encoder) close(c byte) {
-	e.depth--
-	if e.indent && !e.first {
-		e.b = append(e.b, indentation[:1+len(entryIndent)+2*e.depth]...)
-	}
-	e.b = append(e.b, c)
-	e.first = false
-}
-
-// str writes s as encoding/json writes a string.
-func (e *encoder) str(s string) { e.b, _ = appendQuoted(e.b, s, invalidEscape) }
-
-// int writes n.
-func (e *encoder) int(n int64) { e.b = strconv.AppendInt(e.b, n, 10) }
 
 // entry writes x as one HAR entry.
-func (e *encoder) entry(x *capture.Exchange) {
+func (e *encoder) entry(b []byte, x *capture.Exchange) []byte {
 	t := x.Timing
 	send := span(t.RequestStart, t.RequestEnd)
 	wait := span(t.RequestEnd, t.ResponseStart)
 	receive := span(t.ResponseStart, t.ResponseEnd)
-	e.depth, e.first = 0, true
-	e.open('{')
-	e.key(`"startedDateTime":`)
-	e.tmp = t.RequestStart.UTC().AppendFormat(e.tmp[:0], timeLayout)
-	e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
-	e.key(`"time":`)
-	e.b = appendFloat(e.b, ms(send+wait+receive))
-	e.request(x)
-	e.response(&x.Response)
-	e.key(`"cache":`)
-	e.b = append(e.b, "{}"...)
-	e.key(`"timings":`)
-	e.open('{')
-	e.key(`"blocked":`)
-	e.int(-1)
-	e.key(`"dns":`)
-	e.int(-1)
-	e.key(`"connect":`)
-	e.int(-1)
-	e.key(`"send":`)
-	e.b = appendFloat(e.b, ms(send))
-	e.key(`"wait":`)
-	e.b = appendFloat(e.b, ms(wait))
-	e.key(`"receive":`)
-	e.b = appendFloat(e.b, ms(receive))
-	e.key(`"ssl":`)
-	e.int(-1)
-	e.close('}')
+	b = append(b, e.punct.entry...)
+	b = append(b, '"')
+	b = appendTime(b, t.RequestStart)
+	b = append(b, '"')
+	b = e.key(b, mTime)
+	b = appendMillis(b, send+wait+receive)
+	b = e.request(b, x)
+	b = e.response(b, &x.Response)
+	b = append(b, e.punct.timings...)
+	b = appendMillis(b, send)
+	b = e.key(b, mWait)
+	b = appendMillis(b, wait)
+	b = e.key(b, mReceive)
+	b = appendMillis(b, receive)
+	b = append(b, e.punct.endTimes...)
 	if x.Server.Addr().IsValid() {
-		e.key(`"serverIPAddress":`)
+		b = e.key(b, mServerIPAddress)
 		e.tmp = x.Server.Addr().AppendTo(e.tmp[:0])
-		e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
+		b, _ = appendQuoted(b, e.tmp, invalidEscape)
 	}
 	if x.ConnID != "" {
-		e.key(`"connection":`)
-		e.str(x.ConnID)
+		b = e.key(b, mConnection)
+		b = e.str(b, x.ConnID)
 	}
 	if x.Client.Addr().IsValid() {
-		e.key(`"_client":`)
+		b = e.key(b, mClient)
 		e.tmp = x.Client.AppendTo(e.tmp[:0])
-		e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
+		b, _ = appendQuoted(b, e.tmp, invalidEscape)
 	}
 	if x.Server.Addr().IsValid() {
-		e.key(`"_server":`)
+		b = e.key(b, mServer)
 		e.tmp = x.Server.AppendTo(e.tmp[:0])
-		e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
+		b, _ = appendQuoted(b, e.tmp, invalidEscape)
 	}
 	if x.Seq != 0 {
-		e.key(`"_seq":`)
-		e.int(int64(x.Seq))
+		b = e.key(b, mSeq)
+		b = e.int(b, int64(x.Seq))
 	}
 	if x.Upgrade != "" {
-		e.key(`"_upgrade":`)
-		e.str(x.Upgrade)
+		b = e.key(b, mUpgrade)
+		b = e.str(b, x.Upgrade)
 	}
-	e.close('}')
+	return e.end(b, 1)
 }
 
-func (e *encoder) request(x *capture.Exchange) {
+func (e *encoder) request(b []byte, x *capture.Exchange) []byte {
 	q := &x.Request
-	e.key(`"request":`)
-	e.open('{')
-	e.key(`"method":`)
-	e.str(q.Method)
-	e.key(`"url":`)
-	e.url(x)
-	e.key(`"httpVersion":`)
-	e.str(q.Proto)
-	e.key(`"cookies":`)
-	e.open('[')
+	b = append(b, e.punct.request...)
+	b = e.str(b, q.Method)
+	b = e.key(b, mURL)
+	b = e.url(b, x)
+	b = e.key(b, mHTTPVersion)
+	b = e.str(b, q.Proto)
+	b = e.key(b, mCookies)
+	b = append(b, '[')
+	n := 0
+	var contentType string // the first, as Header.Get finds it
+	var haveType bool
 	for _, f := range q.Header {
-		if strings.EqualFold(f.Name, "Cookie") {
-			e.cookies(f.Value)
+		switch {
+		case sameName(f.Name, "cookie"):
+			b, n = e.cookies(b, n, f.Value)
+		case !haveType && sameName(f.Name, "content-type"):
+			contentType, haveType = f.Value, true
 		}
 	}
-	e.close(']')
-	e.key(`"headers":`)
-	e.fields(q.Header)
-	e.key(`"queryString":`)
-	e.query(q.Target)
+	b = e.endList(b, n)
+	b = e.key(b, mHeaders)
+	b = e.fields(b, q.Header)
+	b = e.key(b, mQueryString)
+	b = e.query(b, q.Target)
 	if q.Body != nil {
-		e.key(`"postData":`)
-		e.open('{')
-		e.key(`"mimeType":`)
-		e.str(q.Header.Get("Content-Type"))
-		e.key(`"text":`)
-		if e.text(q.Body) {
-			e.key(`"encoding":`)
-			e.b = append(e.b, `"base64"`...)
+		b = e.key(b, mPostData)
+		b = append(b, '{')
+		b = e.key(b, mPostMimeType)
+		b = e.str(b, contentType)
+		b = e.key(b, mText)
+		var encoded bool
+		if b, encoded = e.text(b, q.Body); encoded {
+			b = e.key(b, mEncoding)
+			b = append(b, `"base64"`...)
 		}
-		e.close('}')
+		b = e.end(b, 3)
 	}
-	e.key(`"headersSize":`)
-	e.int(-1)
-	e.key(`"bodySize":`)
-	e.int(q.WireSize)
-	e.key(`"_target":`)
-	e.utf8Or64(q.Target, `"_targetBase64":`)
-	e.key(`"_host":`)
-	e.utf8Or64(q.Host, `"_hostBase64":`)
-	e.flags(q.Truncated, q.Incomplete, q.Decoded)
+	b = append(b, e.punct.bodySize...)
+	b = e.int(b, q.WireSize)
+	b = e.key(b, mTarget)
+	b = e.utf8Or64(b, q.Target, mTargetBase64)
+	b = e.key(b, mHost)
+	b = e.utf8Or64(b, q.Host, mHostBase64)
+	b = e.flags(b, q.Truncated, q.Incomplete, q.Decoded)
 	if len(q.Trailer) > 0 {
-		e.key(`"_trailers":`)
-		e.fields(q.Trailer)
+		b = e.key(b, mTrailers)
+		b = e.fields(b, q.Trailer)
 	}
-	e.close('}')
+	return e.end(b, 2)
 }
 
-func (e *encoder) response(s *capture.Response) {
-	e.key(`"response":`)
-	e.open('{')
-	e.key(`"status":`)
-	e.int(int64(s.Status))
-	e.key(`"statusText":`)
+func (e *encoder) response(b []byte, s *capture.Response) []byte {
+	b = append(b, e.punct.response...)
+	b = e.int(b, int64(s.Status))
+	b = e.key(b, mStatusText)
 	var reasonOK bool
-	e.b, reasonOK = appendQuoted(e.b, s.Reason, invalidReplace)
-	e.key(`"httpVersion":`)
-	e.str(s.Proto)
-	e.key(`"cookies":`)
-	e.open('[')
+	b, reasonOK = appendQuoted(b, s.Reason, invalidReplace)
+	b = e.key(b, mHTTPVersion)
+	b = e.str(b, s.Proto)
+	b = e.key(b, mCookies)
+	b = append(b, '[')
+	n := 0
+	var contentType, location string // the first of each, as Header.Get finds them
+	var haveType, haveLocation bool
 	for _, f := range s.Header {
-		if strings.EqualFold(f.Name, "Set-Cookie") {
-			e.setCookie(f.Value)
+		switch {
+		case sameName(f.Name, "set-cookie"):
+			b = e.setCookie(b, n, f.Value)
+			n++
+		case !haveType && sameName(f.Name, "content-type"):
+			contentType, haveType = f.Value, true
+		case !haveLocation && sameName(f.Name, "location"):
+			location, haveLocation = f.Value, true
 		}
 	}
-	e.close(']')
-	e.key(`"headers":`)
-	e.fields(s.Header)
-	e.key(`"content":`)
-	e.open('{')
-	e.key(`"size":`)
-	e.int(int64(len(s.Body)))
-	e.key(`"mimeType":`)
-	e.str(s.Header.Get("Content-Type"))
+	b = e.endList(b, n)
+	b = e.key(b, mHeaders)
+	b = e.fields(b, s.Header)
+	b = e.key(b, mContent)
+	b = append(b, '{')
+	b = e.key(b, mSize)
+	b = e.int(b, int64(len(s.Body)))
+	b = e.key(b, mMimeType)
+	b = e.str(b, contentType)
 	if s.Body != nil {
-		e.key(`"text":`)
-		if e.text(s.Body) {
-			e.key(`"encoding":`)
-			e.b = append(e.b, `"base64"`...)
+		b = e.key(b, mText)
+		var encoded bool
+		if b, encoded = e.text(b, s.Body); encoded {
+			b = e.key(b, mEncoding)
+			b = append(b, `"base64"`...)
 		}
 	}
-	e.close('}')
-	e.key(`"redirectURL":`)
-	e.str(s.Header.Get("Location"))
-	e.key(`"headersSize":`)
-	e.int(-1)
-	e.key(`"bodySize":`)
-	e.int(s.WireSize)
-	e.flags(s.Truncated, s.Incomplete, s.Decoded)
+	b = e.end(b, 3)
+	b = e.key(b, mRedirectURL)
+	b = e.str(b, location)
+	b = append(b, e.punct.bodySize...)
+	b = e.int(b, s.WireSize)
+	b = e.flags(b, s.Truncated, s.Incomplete, s.Decoded)
 	if len(s.Trailer) > 0 {
-		e.key(`"_trailers":`)
-		e.fields(s.Trailer)
+		b = e.key(b, mTrailers)
+		b = e.fields(b, s.Trailer)
 	}
 	if len(s.Interim) > 0 {
-		e.key(`"_interim":`)
-		e.open('[')
-		for _, code := range s.Interim {
-			e.next()
-			e.int(int64(code))
+		b = e.key(b, mInterim)
+		b = append(b, '[')
+		for i, code := range s.Interim {
+			b = e.elem(b, i)
+			b = e.int(b, int64(code))
 		}
-		e.close(']')
+		b = e.endList(b, len(s.Interim))
 	}
 	if !reasonOK {
-		e.key(`"_statusTextBase64":`)
-		e.b = appendBase64(e.b, s.Reason)
+		b = e.key(b, mStatusTextBase64)
+		b = appendBase64(b, s.Reason)
 	}
-	e.close('}')
+	return e.end(b, 2)
 }
 
 // flags writes the members of a message that HAR has no place for.
-func (e *encoder) flags(truncated, incomplete bool, decoded string) {
+func (e *encoder) flags(b []byte, truncated, incomplete bool, decoded string) []byte {
 	if truncated {
-		e.key(`"_truncated":`)
-		e.b = append(e.b, "true"...)
+		b = e.key(b, mTruncated)
+		b = append(b, "true"...)
 	}
 	if incomplete {
-		e.key(`"_incomplete":`)
-		e.b = append(e.b, "true"...)
+		b = e.key(b, mIncomplete)
+		b = append(b, "true"...)
 	}
 	if decoded != "" {
-		e.key(`"_decoded":`)
-		e.str(decoded)
+		b = e.key(b, mDecoded)
+		b = e.str(b, decoded)
 	}
+	return b
 }
 
 // utf8Or64 writes s as a JSON string; when s is not valid UTF-8 (the string
-// then holds U+FFFD in its place) it adds member k with s in base64.
-func (e *encoder) utf8Or64(s, k string) {
+// then holds U+FFFD in its place) it adds member m with s in base64.
+func (e *encoder) utf8Or64(b []byte, s string, m int) []byte {
 	var ok bool
-	if e.b, ok = appendQuoted(e.b, s, invalidReplace); !ok {
-		e.key(k)
-		e.b = appendBase64(e.b, s)
+	if b, ok = appendQuoted(b, s, invalidReplace); !ok {
+		b = e.key(b, m)
+		b = appendBase64(b, s)
 	}
+	return b
 }
 
 // text writes a body as a JSON string when it is UTF-8, else in base64;
 // it reports whether it used base64.
-func (e *encoder) text(body []byte) bool {
-	mark := len(e.b)
+func (e *encoder) text(b []byte, body []byte) ([]byte, bool) {
+	mark := len(b)
 	var ok bool
-	if e.b, ok = appendQuoted(e.b, body, invalidFail); ok {
-		return false
+	if b, ok = appendQuoted(b, body, invalidFail); ok {
+		return b, false
 	}
-	e.b = append(e.b[:mark], '"')
-	e.b = base64.StdEncoding.AppendEncode(e.b, body)
-	e.b = append(e.b, '"')
-	return true
+	b = append(b[:mark], '"')
+	b = base64.StdEncoding.AppendEncode(b, body)
+	return append(b, '"'), true
 }
 
 // fields writes a header or trailer list.
-func (e *encoder) fields(h capture.Header) {
-	e.open('[')
-	for _, f := range h {
-		writeField(e, f.Name, f.Value)
+func (e *encoder) fields(b []byte, h capture.Header) []byte {
+	b = append(b, '[')
+	for i, f := range h {
+		b = writeField(e, b, i, f.Name, f.Value)
 	}
-	e.close(']')
+	return e.endList(b, len(h))
 }
 
-// writeField writes a header, trailer or query parameter. Names and values
-// that are not valid UTF-8 (JSON strings cannot carry them) are also given
-// in base64.
-func writeField[S []byte | string](e *encoder, name, value S) {
-	e.next()
-	e.open('{')
-	e.key(`"name":`)
+// writeField writes element i of a header, trailer or query parameter
+// list. Names and values that are not valid UTF-8 (JSON strings cannot
+// carry them) are also given in base64.
+func writeField[S []byte | string](e *encoder, b []byte, i int, name, value S) []byte {
+	p := e.punct
+	b = append(b, p.object[min(i, 1)]...)
 	var nameOK, valueOK bool
-	e.b, nameOK = appendQuoted(e.b, name, invalidReplace)
-	e.key(`"value":`)
-	e.b, valueOK = appendQuoted(e.b, value, invalidReplace)
+	b, nameOK = appendQuoted(b, name, invalidReplace)
+	b = append(b, p.key[mValue]...)
+	b, valueOK = appendQuoted(b, value, invalidReplace)
 	if !nameOK {
-		e.key(`"_nameBase64":`)
-		e.b = appendBase64(e.b, name)
+		b = append(b, p.key[mNameBase64]...)
+		b = appendBase64(b, name)
 	}
 	if !valueOK {
-		e.key(`"_valueBase64":`)
-		e.b = appendBase64(e.b, value)
+		b = append(b, p.key[mValueBase64]...)
+		b = appendBase64(b, value)
 	}
-	e.close('}')
+	return append(b, p.endObject[4]...)
 }
 
-// cookies writes the name=value pairs of a Cookie header value.
-func (e *encoder) cookies(v string) {
+// cookies writes the name=value pairs of a Cookie header value as
+// elements from n on, and returns the next element's index.
+func (e *encoder) cookies(b []byte, n int, v string) ([]byte, int) {
 	for more := true; more; {
 		var part string
 		part, v, more = strings.Cut(v, ";")
@@ -474,22 +410,31 @@ func (e *encoder) cookies(v string) {
 			continue
 		}
 		name, value, _ := strings.Cut(part, "=")
-		e.next()
-		e.open('{')
-		e.key(`"name":`)
-		e.b, _ = appendQuoted(e.b, strings.TrimSpace(name), invalidReplace)
-		e.key(`"value":`)
-		e.b, _ = appendQuoted(e.b, strings.TrimSpace(value), invalidReplace)
-		e.close('}')
+		b = e.object(b, n)
+		n++
+		b, _ = appendQuoted(b, strings.TrimSpace(name), invalidReplace)
+		b = e.key(b, mValue)
+		b, _ = appendQuoted(b, strings.TrimSpace(value), invalidReplace)
+		b = e.end(b, 4)
 	}
+	return b, n
+}
+
+// sameName reports whether name is lower (a lower-case ASCII name) as
+// strings.EqualFold decides, quickly when their first bytes differ.
+func sameName(name, lower string) bool {
+	if name != "" && name[0] < utf8.RuneSelf && name[0]|0x20 != lower[0] {
+		return false
+	}
+	return strings.EqualFold(name, lower)
 }
 
 // cookieTimeLayouts are the Expires formats seen in Set-Cookie headers.
 var cookieTimeLayouts = [...]string{http.TimeFormat, time.RFC1123, "Mon, 02-Jan-2006 15:04:05 MST", time.RFC850, time.ANSIC}
 
-// setCookie writes a Set-Cookie value as a HAR cookie; Expires becomes an
-// ISO 8601 date when it parses, and stays as sent otherwise.
-func (e *encoder) setCookie(v string) {
+// setCookie writes a Set-Cookie value as element i, a HAR cookie; Expires
+// becomes an ISO 8601 date when it parses, and stays as sent otherwise.
+func (e *encoder) setCookie(b []byte, i int, v string) []byte {
 	var (
 		path, domain, expires string
 		expiresAt             time.Time
@@ -504,11 +449,11 @@ func (e *encoder) setCookie(v string) {
 		k, val, _ := strings.Cut(strings.TrimSpace(attr), "=")
 		val = strings.TrimSpace(val)
 		switch k = strings.TrimSpace(k); {
-		case strings.EqualFold(k, "path"):
+		case sameName(k, "path"):
 			path = val
-		case strings.EqualFold(k, "domain"):
+		case sameName(k, "domain"):
 			domain = val
-		case strings.EqualFold(k, "expires"):
+		case sameName(k, "expires"):
 			expires, dated = val, false
 			if !utf8.ValidString(val) {
 				val = strings.ToValidUTF8(val, "\uFFFD")
@@ -519,70 +464,78 @@ func (e *encoder) setCookie(v string) {
 					break
 				}
 			}
-		case strings.EqualFold(k, "httponly"):
+		case sameName(k, "httponly"):
 			httpOnly = true
-		case strings.EqualFold(k, "secure"):
+		case sameName(k, "secure"):
 			secure = true
 		}
 	}
-	e.next()
-	e.open('{')
-	e.key(`"name":`)
-	e.b, _ = appendQuoted(e.b, strings.TrimSpace(name), invalidReplace)
-	e.key(`"value":`)
-	e.b, _ = appendQuoted(e.b, strings.TrimSpace(value), invalidReplace)
+	b = e.object(b, i)
+	b, _ = appendQuoted(b, strings.TrimSpace(name), invalidReplace)
+	b = e.key(b, mValue)
+	b, _ = appendQuoted(b, strings.TrimSpace(value), invalidReplace)
 	if path != "" {
-		e.key(`"path":`)
-		e.b, _ = appendQuoted(e.b, path, invalidReplace)
+		b = e.key(b, mPath)
+		b, _ = appendQuoted(b, path, invalidReplace)
 	}
 	if domain != "" {
-		e.key(`"domain":`)
-		e.b, _ = appendQuoted(e.b, domain, invalidReplace)
+		b = e.key(b, mDomain)
+		b, _ = appendQuoted(b, domain, invalidReplace)
 	}
 	if dated {
-		e.key(`"expires":`)
+		b = e.key(b, mExpires)
 		e.tmp = expiresAt.UTC().AppendFormat(e.tmp[:0], time.RFC3339)
-		e.b, _ = appendQuoted(e.b, e.tmp, invalidEscape)
+		b, _ = appendQuoted(b, e.tmp, invalidEscape)
 	} else if expires != "" {
-		e.key(`"expires":`)
-		e.b, _ = appendQuoted(e.b, expires, invalidReplace)
+		b = e.key(b, mExpires)
+		b, _ = appendQuoted(b, expires, invalidReplace)
 	}
 	if httpOnly {
-		e.key(`"httpOnly":`)
-		e.b = append(e.b, "true"...)
+		b = e.key(b, mHTTPOnly)
+		b = append(b, "true"...)
 	}
 	if secure {
-		e.key(`"secure":`)
-		e.b = append(e.b, "true"...)
+		b = e.key(b, mSecure)
+		b = append(b, "true"...)
 	}
-	e.close('}')
+	return e.end(b, 4)
 }
 
 // query writes the parameters of target's query, in order, decoded (a
 // parameter that does not decode is given as sent).
-func (e *encoder) query(target string) {
-	e.open('[')
+func (e *encoder) query(b []byte, target string) []byte {
+	b = append(b, '[')
+	n := 0
 	if _, query, ok := strings.Cut(target, "?"); ok {
 		for more := true; more; {
 			var pair string
 			pair, query, more = strings.Cut(query, "&")
-			if pair != "" {
-				name, value, _ := strings.Cut(pair, "=")
-				e.tmp = appendUnescaped(e.tmp[:0], name)
-				n := len(e.tmp)
-				e.tmp = appendUnescaped(e.tmp, value)
-				writeField(e, e.tmp[:n], e.tmp[n:])
+			if pair == "" {
+				continue
 			}
+			name, value, _ := strings.Cut(pair, "=")
+			e.tmp = appendUnescaped(e.tmp[:0], name)
+			k := len(e.tmp)
+			e.tmp = appendUnescaped(e.tmp, value)
+			b = writeField(e, b, n, e.tmp[:k], e.tmp[k:])
+			n++
 		}
 	}
-	e.close(']')
+	return e.endList(b, n)
 }
 
 // appendUnescaped appends s decoded as a query component ("+" is a space),
 // or as it is when it holds a malformed escape; net/url.QueryUnescape
 // decides alike.
 func appendUnescaped(dst []byte, s string) []byte {
-	if !strings.ContainsAny(s, "%+") {
+	plain := true
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' || s[i] == '+' {
+			plain = false
+			break
+		}
+	}
+	if plain {
 		return append(dst, s...)
 	}
 	for i := 0; i < len(s); i++ {
@@ -627,20 +580,20 @@ func unhex(c byte) byte {
 // as a whole) gives the bare origin, and bytes that may not appear in a URL
 // are percent-encoded, so that other HAR readers can parse it;
 // request._target keeps the bytes as sent.
-func (e *encoder) url(x *capture.Exchange) {
+func (e *encoder) url(b []byte, x *capture.Exchange) []byte {
 	e.tmp = appendURL(e.tmp[:0], x)
 	const hex = "0123456789ABCDEF"
-	e.b = append(e.b, '"')
+	b = append(b, '"')
 	start := 0
 	for i, c := range e.tmp {
 		if mustEscape(c) {
-			e.b = append(e.b, e.tmp[start:i]...)
-			e.b = append(e.b, '%', hex[c>>4], hex[c&15])
+			b = append(b, e.tmp[start:i]...)
+			b = append(b, '%', hex[c>>4], hex[c&15])
 			start = i + 1
 		}
 	}
-	e.b = append(e.b, e.tmp[start:]...)
-	e.b = append(e.b, '"')
+	b = append(b, e.tmp[start:]...)
+	return append(b, '"')
 }
 
 // appendURL appends x.URL(), with the zone of a server address used as the
@@ -689,17 +642,71 @@ const (
 )
 
 func mustEscape(c byte) bool {
-	switch {
-	case c < 64:
-		return urlEscapeLow>>c&1 != 0
-	case c < 128:
-		return urlEscapeHigh>>(c-64)&1 != 0
+	set := urlEscapeLow
+	if c >= 64 {
+		set = urlEscapeHigh
 	}
-	return true
+	return c >= 128 || set>>(c&63)&1 != 0
 }
 
 // timeLayout is RFC 3339 with nanoseconds, fixed width.
 const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// appendTime appends t in UTC as t.AppendFormat(timeLayout) does.
+func appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, timeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	b := [...]byte{'0', '0', '0', '0', '-', '0', '0', '-', '0', '0', 'T', '0', '0', ':', '0', '0', ':', '0', '0', '.', '0', '0', '0', '0', '0', '0', '0', '0', '0', 'Z'}
+	putDigits(b[0:4], year)
+	putDigits(b[5:7], int(month))
+	putDigits(b[8:10], day)
+	putDigits(b[11:13], hour)
+	putDigits(b[14:16], minute)
+	putDigits(b[17:19], sec)
+	putDigits(b[20:29], t.Nanosecond())
+	return append(dst, b[:]...)
+}
+
+// putDigits fills b with the last len(b) decimal digits of n >= 0.
+func putDigits(b []byte, n int) {
+	const pairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+		"4041424344454647484950515253545556575859606162636465666768697071727374757677787980818283848586878889" +
+		"90919293949596979899"
+	i := len(b)
+	for ; i >= 2; i -= 2 {
+		p := n % 100 * 2
+		n /= 100
+		b[i-1], b[i-2] = pairs[p+1], pairs[p]
+	}
+	if i == 1 {
+		b[0] = byte('0' + n%10)
+	}
+}
+
+// appendMillis appends d in milliseconds as encoding/json writes ms(d).
+// Below 1e15 ns (11 days) the float holds at most 15 significant digits,
+// so its shortest form is the exact decimal one.
+func appendMillis(dst []byte, d time.Duration) []byte {
+	if d < 0 || d >= 1e15 {
+		return appendFloat(dst, ms(d))
+	}
+	dst = strconv.AppendInt(dst, int64(d/time.Millisecond), 10)
+	frac := int(d % time.Millisecond)
+	if frac == 0 {
+		return dst
+	}
+	b := [7]byte{'.'}
+	putDigits(b[1:], frac)
+	n := len(b)
+	for b[n-1] == '0' {
+		n--
+	}
+	return append(dst, b[:n]...)
+}
 
 // span returns b-a, or 0 when either is unset or b is before a.
 func span(a, b time.Time) time.Duration {
@@ -711,110 +718,3 @@ func span(a, b time.Time) time.Duration {
 
 // ms converts d to (fractional) milliseconds.
 func ms(d time.Duration) float64 { return float64(d) / 1e6 }
-
-// How appendQuoted writes bytes that are not UTF-8.
-const (
-	invalidEscape  = iota // each such byte as \ufffd, as encoding/json writes it
-	invalidReplace        // each run of them as one U+FFFD, as strings.ToValidUTF8 replaces them
-	invalidFail           // not at all: appendQuoted stops and reports it
-)
-
-// appendQuoted appends s as encoding/json writes a string without HTML
-// escaping: quotes, backslashes and control characters escaped (\b, \f,
-// \n, \r, \t, else \u00XX), U+2028 and U+2029 as \u2028 and \u2029, all
-// else as it is. invalid says what becomes of bytes that are not UTF-8;
-// ok is false when s holds any.
-func appendQuoted[S []byte | string](dst []byte, s S, invalid int) (_ []byte, ok bool) {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	ok = true
-	start, runEnd := 0, -1
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
-		switch {
-		case r == utf8.RuneError && size == 1:
-			ok = false
-			dst = append(dst, s[start:i]...)
-			switch invalid {
-			case invalidEscape:
-				dst = append(dst, `\ufffd`...)
-			case invalidReplace:
-				if i != runEnd {
-					dst = append(dst, "\uFFFD"...)
-				}
-				runEnd = i + 1
-			default:
-				return dst, false
-			}
-			start = i + 1
-		case r == '\u2028' || r == '\u2029':
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&15])
-			start = i + size
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"'), ok
-}
-
-// appendBase64 appends s in standard base64 as a JSON string.
-func appendBase64[S []byte | string](dst []byte, s S) []byte {
-	dst = append(dst, '"')
-	var chunk [3 * 64]byte // a multiple of 3: the chunks encode as the whole does
-	for len(s) > 0 {
-		n := copy(chunk[:], s)
-		dst = base64.StdEncoding.AppendEncode(dst, chunk[:n])
-		s = s[n:]
-	}
-	return append(dst, '"')
-}
-
-// appendFloat appends f as encoding/json writes a float64: like %g but
-// with exponents only below 1e-6 and from 1e21, not padded.
-func appendFloat(dst []byte, f float64) []byte {
-	abs := math.Abs(f)
-	if abs < 1<<53 && f == math.Trunc(f) && (f != 0 || !math.Signbit(f)) {
-		return strconv.AppendInt(dst, int64(f), 10)
-	}
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, f, format, -1, 64)
-	if format == 'e' {
-		// e-07 is written e-7
-		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst
-}

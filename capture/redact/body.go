@@ -31,7 +31,9 @@ func (r *Redactor) Body(contentType string, body []byte) []byte {
 	if len(body) == 0 {
 		return body
 	}
-	out, n := r.body(contentType, body, 0)
+	mc := r.getMemo()
+	out, n := r.body(contentType, body, 0, mc)
+	r.putMemo(mc)
 	r.count(n)
 	return out
 }
@@ -50,11 +52,11 @@ const (
 // maxNesting bounds multipart parts nested in multipart parts.
 const maxNesting = 4
 
-func (r *Redactor) body(ct string, b []byte, depth int) ([]byte, uint64) {
+func (r *Redactor) body(ct string, b []byte, depth int, mc *memo) ([]byte, uint64) {
 	kind := mediaKind(ct)
 	if kind == kindMultipart {
 		if depth < maxNesting {
-			if out, n, ok := r.multipart(ct, b, depth); ok {
+			if out, n, ok := r.multipart(ct, b, depth, mc); ok {
 				return out, n
 			}
 		}
@@ -66,7 +68,7 @@ func (r *Redactor) body(ct string, b []byte, depth int) ([]byte, uint64) {
 		return sp.result(), sp.n
 	}
 	if kind == kindJSON || looksJSON(b) {
-		if out, n, ok := r.jsonBody(b); ok {
+		if out, n, ok := r.jsonBody(b, mc); ok {
 			return out, n
 		}
 		if kind == kindJSON {
@@ -152,7 +154,7 @@ func looksText(b []byte) bool {
 // multipart redacts a multipart body part by part, keeping the delimiters
 // and part headers. It reports false when b is not multipart with the
 // boundary ct names.
-func (r *Redactor) multipart(ct string, b []byte, depth int) ([]byte, uint64, bool) {
+func (r *Redactor) multipart(ct string, b []byte, depth int, mc *memo) ([]byte, uint64, bool) {
 	_, params, err := mime.ParseMediaType(ct)
 	if err != nil || params["boundary"] == "" {
 		return nil, 0, false
@@ -197,7 +199,7 @@ func (r *Redactor) multipart(ct string, b []byte, depth int) ([]byte, uint64, bo
 			if pct == "" && filename == "" {
 				pct = "text/plain"
 			}
-			if out, n := r.body(pct, content, depth+1); n > 0 {
+			if out, n := r.body(pct, content, depth+1, mc); n > 0 {
 				sp.replaceBytes(bs, be, out, n)
 			}
 		}

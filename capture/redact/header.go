@@ -21,10 +21,21 @@ import (
 // Location, Content-Location and Referer are redacted as by Target; every
 // other value is redacted as by Text.
 func (r *Redactor) Header(h capture.Header) capture.Header {
+	if len(h) == 0 {
+		return h
+	}
+	mc := r.getMemo()
+	out := r.header(h, mc)
+	r.putMemo(mc)
+	return out
+}
+
+// header is Header with the caller's memo.
+func (r *Redactor) header(h capture.Header, mc *memo) capture.Header {
 	var out capture.Header
 	var n uint64
 	for i, f := range h {
-		v, k := r.headerValue(f.Name, f.Value)
+		v, k := r.headerValue(f.Name, f.Value, mc)
 		if k == 0 {
 			continue
 		}
@@ -58,13 +69,16 @@ const (
 )
 
 // headerValue returns the redacted value of one field and the number of
-// redactions made.
-func (r *Redactor) headerValue(name, value string) (string, uint64) {
+// redactions made. A value of a header whose values recur (User-Agent,
+// Content-Type, Host) that the text or shapes rule finds nothing in is
+// remembered in mc, and not scanned again.
+func (r *Redactor) headerValue(name, value string, mc *memo) (string, uint64) {
 	if value == "" {
 		return value, 0
 	}
 	sp := splicer[string]{src: value}
-	switch r.headerRule(name) {
+	rule, recurring := r.headerRule(name)
+	switch rule {
 	case ruleWhole:
 		return whole(value)
 	case ruleAuthorization:
@@ -75,17 +89,31 @@ func (r *Redactor) headerValue(name, value string) (string, uint64) {
 		setCookies(r, &sp)
 	case ruleTarget:
 		scrubTarget(r, &sp)
-	case ruleShapes:
-		scrub(r, &sp, 0, len(value), modeBinary)
 	default:
-		scrub(r, &sp, 0, len(value), modeText)
+		mode, tag := modeText, tagText
+		if rule == ruleShapes {
+			mode, tag = modeBinary, tagShapes
+		}
+		if !recurring {
+			scrub(r, &sp, 0, len(value), mode)
+			break
+		}
+		if _, ok := memoGet(&mc.values, tag, value); ok {
+			return value, 0
+		}
+		scrub(r, &sp, 0, len(value), mode)
+		if sp.n == 0 {
+			memoPut(&mc.values, tag, value, 0)
+		}
 	}
 	return sp.result(), sp.n
 }
 
-// headerRule returns the rule for the header name: Options.ExtraHeaders
-// first, then the frequent names that need no classifying, then nameRule.
-func (r *Redactor) headerRule(name string) headerRule {
+// headerRule returns the rule for the header name (Options.ExtraHeaders
+// first, then the frequent names that need no classifying, then
+// nameRule), and whether the name is one whose values recur from one
+// message to the next.
+func (r *Redactor) headerRule(name string) (rule headerRule, recurring bool) {
 	if len(r.extraHeaders) > 0 {
 		var lb [maxName]byte
 		lower := lb[:0]
@@ -97,35 +125,39 @@ func (r *Redactor) headerRule(name string) headerRule {
 			lower = []byte(strings.ToLower(name))
 		}
 		if _, ok := r.extraHeaders[string(lower)]; ok {
-			return ruleWhole
+			return ruleWhole, false
 		}
-	} else if commonHeader(name) {
-		return ruleText
+	} else if common, recurring := commonHeader(name); common {
+		return ruleText, recurring
 	}
-	return nameRule(name)
+	rule = nameRule(name)
+	return rule, rule == ruleShapes
 }
 
 // commonHeader reports whether name is one of the most frequent header
 // names, spelled as HTTP/1.1 peers (canonical case) or HTTP/2 peers and
-// HAR exporters (lower case) send it, whose rule is ruleText. It spares
-// them the normalising and word search of nameRule.
-func commonHeader(name string) bool {
+// HAR exporters (lower case) send it, whose rule is ruleText; it spares
+// them the normalising and word search of nameRule. It also reports
+// whether the header's values recur (Accept, User-Agent) rather than
+// change with every message (Date, Content-Length).
+func commonHeader(name string) (common, recurring bool) {
 	switch name {
-	case "Accept", "Accept-Encoding", "Accept-Language", "Accept-Ranges", "Age",
+	case "Accept", "Accept-Encoding", "Accept-Language", "Accept-Ranges",
 		"Cache-Control", "Connection", "Content-Encoding", "Content-Language",
-		"Content-Length", "Content-Type", "Date", "Etag", "ETag", "Expires",
-		"If-Modified-Since", "If-None-Match", "Keep-Alive", "Last-Modified", "Origin",
-		"Pragma", "Server", "Transfer-Encoding", "User-Agent", "Vary", "Via",
-		"X-Forwarded-For", "X-Forwarded-Proto", "X-Request-Id", "X-Request-ID",
-		"accept", "accept-encoding", "accept-language", "accept-ranges", "age",
+		"Content-Type", "Keep-Alive", "Origin", "Pragma", "Server", "Transfer-Encoding",
+		"User-Agent", "Vary", "Via", "X-Forwarded-Proto",
+		"accept", "accept-encoding", "accept-language", "accept-ranges",
 		"cache-control", "connection", "content-encoding", "content-language",
-		"content-length", "content-type", "date", "etag", "expires",
-		"if-modified-since", "if-none-match", "keep-alive", "last-modified", "origin",
-		"pragma", "server", "transfer-encoding", "user-agent", "vary", "via",
-		"x-forwarded-for", "x-forwarded-proto", "x-request-id":
-		return true
+		"content-type", "keep-alive", "origin", "pragma", "server", "transfer-encoding",
+		"user-agent", "vary", "via", "x-forwarded-proto":
+		return true, true
+	case "Age", "Content-Length", "Date", "Etag", "ETag", "Expires", "If-Modified-Since",
+		"If-None-Match", "Last-Modified", "X-Forwarded-For", "X-Request-Id", "X-Request-ID",
+		"age", "content-length", "date", "etag", "expires", "if-modified-since",
+		"if-none-match", "last-modified", "x-forwarded-for", "x-request-id":
+		return true, false
 	}
-	return false
+	return false, false
 }
 
 // nameRule returns the rule for a header name by its normal form

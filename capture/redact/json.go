@@ -2,7 +2,6 @@ package redact
 
 import (
 	"bytes"
-	"encoding/binary"
 	"unicode/utf8"
 )
 
@@ -24,14 +23,19 @@ type jsonScan struct {
 	i     int
 	depth int
 	sp    splicer[[]byte]
-	tmp   *[]byte   // pooled scratch for unescaped strings
-	keys  *keyCache // borrowed from r's pool
+	tmp   *[]byte // pooled scratch for unescaped strings
+	memo  *memo   // the caller's, for key classes
+	// prevKey is the memo slot of the last key read, or -1.
+	prevKey int
 }
 
-// strStop marks, in jsonBytes, the bytes that end a run of plain string
-// content: the closing quote, a backslash and control bytes. It is a bit
-// that no mode uses.
-const strStop mode = 1 << 7
+// Two bits of jsonBytes that no mode uses: strStop marks the bytes that
+// end a run of plain string content (the closing quote, a backslash and
+// control bytes), and strUpperB the byte 'B'.
+const (
+	strStop   mode = 1 << 7
+	strUpperB mode = 1 << 6
+)
 
 // jsonBytes maps each byte to its anchors (see anchors), plus strStop, so
 // that one pass over a string both finds its end and notes whether any
@@ -43,59 +47,23 @@ var jsonBytes = func() (t [256]mode) {
 	}
 	t['"'] |= strStop
 	t['\\'] |= strStop
+	t['B'] |= strUpperB
 	return t
 }()
-
-// prose reports whether the eight bytes packed in x are all lower-case
-// ASCII letters other than 'b', or spaces: bytes that neither end a JSON
-// string nor anchor a rule, and most of the bytes of text in English. It
-// tests the eight at once with carry-free arithmetic on the packed bytes.
-func prose(x uint64) bool {
-	const (
-		ones = 0x0101010101010101
-		high = 0x8080808080808080 // the top bit of each byte
-		low7 = 0x7f7f7f7f7f7f7f7f
-	)
-	if x&high != 0 {
-		return false // not ASCII
-	}
-	// With every byte below 0x80, adding less than 0x80 - 'a' + 1 to each
-	// carries into no neighbour, and sets a byte's top bit exactly when
-	// the byte reached the bound.
-	atLeastA := x + (0x80-'a')*ones
-	aboveZ := x + (0x80-'z'-1)*ones
-	lower := atLeastA &^ aboveZ
-	return (lower&^zeroBytes(x^'b'*ones)|zeroBytes(x^' '*ones))&high == high
-}
-
-// zeroBytes returns a word with the top bit set in each byte of v that is
-// zero, and nothing else.
-func zeroBytes(v uint64) uint64 {
-	const (
-		high = 0x8080808080808080
-		low7 = 0x7f7f7f7f7f7f7f7f
-	)
-	// (v&low7)+low7 sets a byte's top bit when its low seven bits are not
-	// all zero, without a carry out of the byte; or-ing v adds its top bit.
-	return ^((v & low7) + low7 | v) & high
-}
 
 // strSpan is the content of a JSON string: s[a:b], quotes excluded.
 type strSpan struct {
 	a, b int
 	esc  bool // the content holds escapes
-	seen mode // the anchors of the bytes in s[a:b] (with escapes, of the raw bytes)
+	seen mode // the jsonBytes bits of the bytes in s[a:b] (with escapes, of the raw bytes)
 }
 
 // jsonBody redacts b as JSON and reports whether it was JSON.
-func (r *Redactor) jsonBody(b []byte) ([]byte, uint64, bool) {
-	js := jsonScan{r: r, s: b, sp: splicer[[]byte]{src: b}}
+func (r *Redactor) jsonBody(b []byte, m *memo) ([]byte, uint64, bool) {
+	js := jsonScan{r: r, s: b, sp: splicer[[]byte]{src: b}, memo: m, prevKey: -1}
 	ok := js.document()
 	if js.tmp != nil {
 		r.putBuf(js.tmp)
-	}
-	if js.keys != nil {
-		r.putCache(js.keys)
 	}
 	if !ok {
 		return b, 0, false
@@ -118,7 +86,7 @@ func (js *jsonScan) document() bool {
 }
 
 func (js *jsonScan) ws() {
-	for js.i < len(js.s) {
+	for js.i < len(js.s) && js.s[js.i] <= ' ' {
 		switch js.s[js.i] {
 		case ' ', '\t', '\n', '\r':
 			js.i++
@@ -192,14 +160,14 @@ func (js *jsonScan) object(class keyClass) bool {
 		if js.i >= len(js.s) || js.s[js.i] != '"' {
 			return false
 		}
-		q, ok := js.str()
+		q, kc, ok := js.key()
 		if !ok {
 			return false
 		}
 		child, isName := class, false
 		if child == keyPlain {
 			k := js.s[q.a:q.b]
-			child = js.keyClass(q.a, q.b, q.esc)
+			child = kc
 			isName = keyIs(k, "name") || keyIs(k, "key")
 			if namedSecret && keyIs(k, "value") {
 				child = keySecret
@@ -324,14 +292,10 @@ func (js *jsonScan) str() (q strSpan, ok bool) {
 	i := js.i + 1
 	q.a = i
 	for {
-		// Eight bytes at a time while none of them stops the run (and
-		// without a table look-up when they are plain prose), then byte
-		// by byte up to the stop.
+		// Eight bytes at a time while none of them stops the run, then
+		// byte by byte up to the stop.
 		for ; i+8 <= len(s); i += 8 {
 			w := s[i : i+8 : i+8]
-			if prose(binary.LittleEndian.Uint64(w)) {
-				continue
-			}
 			f := jsonBytes[w[0]] | jsonBytes[w[1]] | jsonBytes[w[2]] | jsonBytes[w[3]] |
 				jsonBytes[w[4]] | jsonBytes[w[5]] | jsonBytes[w[6]] | jsonBytes[w[7]]
 			if f&strStop != 0 {
@@ -374,6 +338,39 @@ func (js *jsonScan) str() (q strSpan, ok bool) {
 	}
 }
 
+// key reads an object key at js.i and returns its span and its class.
+// A key without escapes is looked up in the memo: first where the key
+// read after the previous one last time is expected, then by hash.
+func (js *jsonScan) key() (strSpan, keyClass, bool) {
+	m := js.memo
+	if js.prevKey >= 0 {
+		if n := m.nextKey(js.prevKey, js.s, js.i+1); n >= 0 {
+			q := strSpan{a: js.i + 1, b: js.i + 1 + int(m.keys.slots[n].n), seen: m.keySeen[n]}
+			js.i = q.b + 1
+			js.prevKey = n
+			return q, keyClass(m.keys.slots[n].val), true
+		}
+	}
+	q, ok := js.str()
+	if !ok {
+		return q, keyPlain, false
+	}
+	if q.esc {
+		js.prevKey = -1
+		return q, js.keyClass(q.a, q.b, true), true
+	}
+	n := m.keySlot(js.r, js.s[q.a:q.b], q.seen)
+	if n < 0 {
+		js.prevKey = -1
+		return q, keyClassOf(js.r, js.s[q.a:q.b]), true
+	}
+	if js.prevKey >= 0 {
+		m.keyNext[js.prevKey] = uint8(n + 1)
+	}
+	js.prevKey = n
+	return q, keyClass(m.keys.slots[n].val), true
+}
+
 // keyClass classifies the key whose content is s[a:b].
 func (js *jsonScan) keyClass(a, b int, esc bool) keyClass {
 	if esc {
@@ -381,15 +378,12 @@ func (js *jsonScan) keyClass(a, b int, esc bool) keyClass {
 		d := unescapeJSON(buf[:0], js.s[a:b], maxKey)
 		return keyClassOf(js.r, d)
 	}
-	if js.keys == nil {
-		js.keys = js.r.getCache()
-	}
-	return js.keys.class(js.r, js.s[a:b])
+	return keyClassOf(js.r, js.s[a:b])
 }
 
 // nameClass classifies the value s[a:b] of a "name" member as a key. Like
 // an escaped key, it is classified by its first maxKey bytes. Values are
-// many and seldom repeat, so they are kept out of the key cache.
+// many and seldom repeat, so they are kept out of the memo.
 func (js *jsonScan) nameClass(a, b int) keyClass {
 	if b-a > maxKey || bytes.IndexByte(js.s[a:b], '\\') >= 0 {
 		return js.keyClass(a, b, true)
@@ -400,7 +394,8 @@ func (js *jsonScan) nameClass(a, b int) keyClass {
 // text redacts secrets inside the string content q. Content with escapes
 // is unescaped first so that the rules see the real characters, and
 // re-escaped when something in it was redacted. Content without escapes
-// in which no byte anchors a rule of mode m is left without a scan.
+// in which no byte anchors a rule of mode m is left without a scan, and
+// content whose only anchors are b's is searched by words.
 func (js *jsonScan) text(q strSpan, m mode) {
 	a, b := q.a, q.b
 	if a == b {
@@ -410,7 +405,7 @@ func (js *jsonScan) text(q strSpan, m mode) {
 		switch q.seen & m {
 		case 0:
 		case mWords:
-			js.words(a, b)
+			js.words(a, b, q.seen&strUpperB != 0)
 		default:
 			scrub(js.r, &js.sp, a, b, m)
 		}
@@ -433,12 +428,22 @@ func (js *jsonScan) text(q strSpan, m mode) {
 // bytes that anchor a rule are 'B' and 'b' (as in most prose): the only
 // rule that can match is then a credential after "Bearer" or "Basic", so
 // the scan jumps from one 'b' or 'B' to the next with bytes.IndexByte.
-func (js *jsonScan) words(a, b int) {
+// upper says whether the content holds a 'B' at all.
+func (js *jsonScan) words(a, b int, upper bool) {
 	s := js.s[a:b]
-	lo, up := nextByte(s, 0, 'b'), nextByte(s, 0, 'B')
+	// A credential after "Basic " or "Bearer " is eight bytes or more,
+	// so none starts in the last minWordCred-1 bytes.
+	last := len(s) - minWordCred + 1
+	if last <= 0 {
+		return
+	}
+	lo, up := nextByte(s[:last], 0, 'b'), last
+	if upper {
+		up = nextByte(s[:last], 0, 'B')
+	}
 	for {
 		i := min(lo, up)
-		if i == len(s) {
+		if i == last {
 			return
 		}
 		next := i + 1
@@ -450,14 +455,19 @@ func (js *jsonScan) words(a, b int) {
 				next = y
 			}
 		}
+		next = min(next, last)
 		if lo < next {
-			lo = nextByte(s, next, 'b')
+			lo = nextByte(s[:last], next, 'b')
 		}
 		if up < next {
-			up = nextByte(s, next, 'B')
+			up = nextByte(s[:last], next, 'B')
 		}
 	}
 }
+
+// minWordCred is the length of the shortest credential wordCredAt finds,
+// with its word: "Basic " and eight bytes.
+const minWordCred = len("basic ") + 8
 
 // nextByte returns the offset of the first c in s at or after i, or
 // len(s).

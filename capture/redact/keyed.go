@@ -216,6 +216,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // bytes or more) and "Basic <base64 of user:password>" at i, returning
 // the span of the credentials.
 func wordCredAt[T text](s T, i int) (int, int) {
+	if i+1 >= len(s) || s[i+1]|0x20 != 'e' && s[i+1]|0x20 != 'a' {
+		return -1, -1 // neither "be" nor "ba", in any case
+	}
 	switch {
 	case hasFoldAt(s, i, "bearer "):
 		v := i + len("bearer ")

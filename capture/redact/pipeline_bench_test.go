@@ -91,11 +91,12 @@ func clean(r *redact.Redactor, exs []capture.Exchange) []capture.Exchange {
 }
 
 // BenchmarkPipelineExchanges redacts every exchange of a 20,000-exchange
-// capture per iteration; "clean" keeps only the exchanges with nothing to
-// redact (the common case, which must not allocate), and "cached" a few
-// of them. Exchange never
-// writes into the bodies or header slices it is given (it replaces them),
-// so each iteration redacts a shallow copy of the original exchange.
+// capture per iteration (as `pcapgen -n 20000 -seed 42` writes it);
+// "clean" keeps only the exchanges with nothing to redact (the common
+// case, which must not allocate), and "cached" the first 200. Exchange
+// never writes into the bodies or header slices it is given (it replaces
+// them), so each iteration redacts a shallow copy of each exchange. Run
+// with -cpuprofile to see where the time goes.
 func BenchmarkPipelineExchanges(b *testing.B) {
 	all := loadExchanges(b, 20000, 42)
 	r := redact.New(redact.Options{})
@@ -145,7 +146,7 @@ func TestPipelineCleanNoAllocs(t *testing.T) {
 			r.Exchange(&c)
 		}
 	})
-	if allocs != 0 {
+	if allocs != 0 && !raceEnabled {
 		t.Errorf("redacting %d clean exchanges allocates %v times, want 0", len(cl), allocs)
 	}
 	for i := range all {

@@ -40,7 +40,7 @@ type Redactor struct {
 	extraHeaders map[string]struct{}
 	extraKeys    map[string]struct{}
 	bufs         sync.Pool // *[]byte scratch
-	caches       sync.Pool // *keyCache
+	memos        sync.Pool // *memo
 	n            atomic.Uint64
 }
 
@@ -87,23 +87,25 @@ func (r *Redactor) Exchange(e *capture.Exchange) {
 	if e == nil {
 		return
 	}
+	mc := r.getMemo()
 	q := &e.Request
-	q.Body = r.messageBody(q.Header, q.Decoded, q.Body)
+	q.Body = r.messageBody(q.Header, q.Decoded, q.Body, mc)
 	q.Target = r.Target(q.Target)
 	q.Host = r.host(q.Host)
-	q.Header = r.Header(q.Header)
-	q.Trailer = r.Header(q.Trailer)
+	q.Header = r.header(q.Header, mc)
+	q.Trailer = r.header(q.Trailer, mc)
 	p := &e.Response
-	p.Body = r.messageBody(p.Header, p.Decoded, p.Body)
+	p.Body = r.messageBody(p.Header, p.Decoded, p.Body, mc)
 	p.Reason = r.Text(p.Reason)
-	p.Header = r.Header(p.Header)
-	p.Trailer = r.Header(p.Trailer)
+	p.Header = r.header(p.Header, mc)
+	p.Trailer = r.header(p.Trailer, mc)
+	r.putMemo(mc)
 }
 
 // messageBody redacts a message body by its Content-Type; a body that
 // still carries a content coding specgate did not remove is opaque bytes,
 // scanned for secret shapes only.
-func (r *Redactor) messageBody(h capture.Header, decoded string, b []byte) []byte {
+func (r *Redactor) messageBody(h capture.Header, decoded string, b []byte, mc *memo) []byte {
 	if len(b) == 0 {
 		return b
 	}
@@ -114,7 +116,9 @@ func (r *Redactor) messageBody(h capture.Header, decoded string, b []byte) []byt
 		r.count(sp.n)
 		return sp.result()
 	}
-	return r.Body(ct, b)
+	out, n := r.body(ct, b, 0, mc)
+	r.count(n)
+	return out
 }
 
 // contentHeaders returns the values of the first Content-Type and the

@@ -161,30 +161,47 @@ func equalsMarker[T text](s T) bool {
 // could match, since the bytes of its prefix anchor nothing, so secrets
 // are still returned in the order of their starts.
 func nextSecret[T text](r *Redactor, s T, from int, m mode) (int, int) {
+	i := from
+	for i < len(s) && anchors[s[i]]&m == 0 {
+		i++
+	}
+	if i == len(s) {
+		return -1, -1
+	}
+	return secretFrom(r, s, from, i, m)
+}
+
+// secretFrom is nextSecret once the first anchor, at start, is found.
+func secretFrom[T text](r *Redactor, s T, from, start int, m mode) (int, int) {
 	var rc runCache
-	for i := from; i < len(s); i++ {
+	for i := start; i < len(s); i++ {
 		c := s[i]
 		if anchors[c]&m == 0 {
 			continue
 		}
 		switch c {
 		case '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-			if i > 0 && is(s[i-1], cDigit) {
+			// A card starts after a boundary with three digits or more
+			// (see cardAt); most digits fail this at once.
+			if i > 0 && (is(s[i-1], cAlnum) || s[i-1] == '.') ||
+				i+2 >= len(s) || !is(s[i+1], cDigit) || !is(s[i+2], cDigit) {
 				continue
 			}
 			if e := cardAt(s, i); e > 0 {
 				return i, e
 			}
-		case '_', '.':
-			if a, b := tokenBefore(&rc, s, from, i); a >= 0 {
-				return a, b
+		case '_', '.', '-':
+			// A token prefix is two lower-case letters or more (see
+			// tokenBefore); a PEM block starts with "--".
+			if i-minPrefix >= from && is(s[i-1], cLower) && is(s[i-2], cLower) {
+				if a, b := tokenBefore(&rc, s, from, i); a >= 0 {
+					return a, b
+				}
 			}
-		case '-':
-			if a, b := tokenBefore(&rc, s, from, i); a >= 0 {
-				return a, b
-			}
-			if e := pemAt(s, i); e > 0 {
-				return i, e
+			if c == '-' && i+1 < len(s) && s[i+1] == '-' {
+				if e := pemAt(s, i); e > 0 {
+					return i, e
+				}
 			}
 		case 'J':
 			if j := i - 2; j >= from && s[j] == 'e' && s[j+1] == 'y' {
