@@ -12,7 +12,7 @@ import (
 func TestScrubPartial(t *testing.T) {
 	for _, c := range []struct {
 		name, ct, body, want string
-		truncated           bool
+		truncated            bool
 	}{
 		{"cut JSON array under a sensitive key", "application/json", `{"tokens":["aKsFYxcjbZG4mB0eN1q2","xmfh`, "", true},
 		{"cut JSON without a content type", "", `  {"credentials":{"pass":"aKsFYxcjbZG4mB0eN1q2"},"n":`, "", true},
