@@ -143,6 +143,9 @@ func (w *Writer) flush() error {
 	if cap(w.buf) > maxKeptBuffer {
 		w.buf = nil // do not hold on to the buffer of one huge entry
 	}
+	if cap(w.e.tmp) > maxKeptBuffer {
+		w.e.tmp = nil // nor to the scratch of a huge URL
+	}
 	return nil
 }
 
