@@ -276,36 +276,18 @@ func plural(n uint64, forms ...string) string {
 	return forms[0] + "s"
 }
 
-// statsJSON is the documented JSON form of Stats.
-type statsJSON struct {
-	Packets       uint64         `json:"packets"`
-	Bytes         uint64         `json:"bytes"`
-	KernelPackets uint64         `json:"kernel_packets"`
-	KernelDrops   uint64         `json:"kernel_drops"`
-	Ignored       uint64         `json:"ignored"`
-	Unmatched     uint64         `json:"unmatched"`
-	DecodeErrors  uint64         `json:"decode_errors"`
-	Fragments     uint64         `json:"fragments"`
-	Exchanges     uint64         `json:"exchanges"`
-	Filtered      uint64         `json:"filtered"`
-	Redacted      uint64         `json:"redacted"`
-	Lossy         bool           `json:"lossy"`
-	Servers       []*ServerStats `json:"servers"`
-	Problems      []string       `json:"problems"`
-}
-
-// MarshalJSON encodes the statistics with servers as a sorted list and the
-// explanation lines under "problems".
+// MarshalJSON encodes the statistics with servers as a sorted list, whether
+// the capture lost data, and the explanation lines under "problems".
 func (s *Stats) MarshalJSON() ([]byte, error) {
-	servers := s.SortedServers()
+	type plain Stats // the same fields, without this method
 	problems := s.Explain()
 	if problems == nil {
 		problems = []string{}
 	}
-	return json.Marshal(statsJSON{
-		Packets: s.Packets, Bytes: s.Bytes, KernelPackets: s.KernelPackets, KernelDrops: s.KernelDrops,
-		Ignored: s.Ignored, Unmatched: s.Unmatched, DecodeErrors: s.DecodeErrors, Fragments: s.Fragments,
-		Exchanges: s.Exchanges, Filtered: s.Filtered, Redacted: s.Redacted, Lossy: s.Lossy(),
-		Servers: servers, Problems: problems,
-	})
+	return json.Marshal(struct {
+		*plain
+		Lossy    bool           `json:"lossy"`
+		Servers  []*ServerStats `json:"servers"`
+		Problems []string       `json:"problems"`
+	}{(*plain)(s), s.Lossy(), s.SortedServers(), problems})
 }
