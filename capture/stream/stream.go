@@ -136,6 +136,8 @@ func (a *Assembler) Packet(p capture.Packet) {
 	if p.Timestamp.After(a.now) {
 		a.now = p.Timestamp
 	}
+	// A context per packet: queued pages keep it and read their capture
+	// time from it later, so it cannot be reused.
 	ac := &ctxInfo{ci: gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.Length, InterfaceIndex: p.Interface}}
 	a.asm.AssembleWithContext(flow, &a.dec.tcp, ac)
 	if a.rstFrom != nil {
@@ -357,9 +359,13 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 	}
 	dir, _, end, skip := sg.Info()
 	d := dirOf(dir)
-	ts := s.last
-	if ac != nil {
+	// the time of the first packet delivered
+	ts := sg.CaptureInfo(0).Timestamp
+	if ts.IsZero() && ac != nil {
 		ts = ac.GetCaptureInfo().Timestamp
+	}
+	if ts.IsZero() {
+		ts = s.last
 	}
 	if s.midstream[d] {
 		s.midstream[d] = false
