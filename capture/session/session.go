@@ -18,6 +18,7 @@ import (
 	"github.com/specgate/specgate/capture/har"
 	"github.com/specgate/specgate/capture/source"
 	"github.com/specgate/specgate/internal/atomicfile"
+	"github.com/specgate/specgate/internal/oserr"
 )
 
 // Config describes one capture.
@@ -118,9 +119,20 @@ func runLive(ctx context.Context, cfg Config, res *Result, sink source.Sink) err
 		cfg.Ready(lc.Interfaces())
 	}
 
+	// The capture runs until stopCapture closes; capDone closes when it
+	// has returned, with its error in capErr.
 	stopCapture := make(chan struct{})
-	capErr := make(chan error, 1)
-	go func() { capErr <- lc.Run(ctx, res.Stats, sink, stopCapture) }()
+	capDone := make(chan struct{})
+	var capErr error
+	go func() {
+		capErr = lc.Run(ctx, res.Stats, sink, stopCapture)
+		close(capDone)
+	}()
+	stop := func() error {
+		close(stopCapture)
+		<-capDone
+		return capErr
+	}
 
 	var timeout <-chan time.Time
 	if cfg.Duration > 0 {
@@ -130,33 +142,34 @@ func runLive(ctx context.Context, cfg Config, res *Result, sink source.Sink) err
 	}
 
 	if len(cfg.Command) > 0 {
-		code, err := runCommand(ctx, cfg, timeout, capErr)
+		code, err := runCommand(ctx, cfg, timeout, capDone)
 		if err != nil {
-			close(stopCapture)
-			<-capErr
+			stop()
+			return err
+		}
+		if err := stop(); err != nil {
 			return err
 		}
 		res.CommandRan, res.ExitCode = true, code
-	} else {
-		select {
-		case <-cfg.Stop:
-		case <-timeout:
-		case <-ctx.Done():
-		case err := <-capErr:
-			return err
-		}
+		return nil
 	}
-	close(stopCapture)
-	return <-capErr
+	select {
+	case <-cfg.Stop:
+	case <-timeout:
+	case <-ctx.Done():
+	case <-capDone: // the capture failed on its own
+	}
+	return stop()
 }
 
 // runCommand runs the command to its end, forwarding stop signals to it.
-// A failing capture kills the command.
-func runCommand(ctx context.Context, cfg Config, timeout <-chan time.Time, capErr chan error) (int, error) {
+// A capture that ends first (it failed) kills the command; the caller
+// reports the capture's error.
+func runCommand(ctx context.Context, cfg Config, timeout <-chan time.Time, capDone <-chan struct{}) (int, error) {
 	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Stdin, cfg.Stdout, cfg.Stderr
 	if err := cmd.Start(); err != nil {
-		return 0, &UsageError{Msg: fmt.Sprintf("run %s: %v", cfg.Command[0], unwrapExec(err))}
+		return 0, &UsageError{Msg: fmt.Sprintf("run %s: %v", cfg.Command[0], oserr.Cause(err))}
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
@@ -171,11 +184,10 @@ func runCommand(ctx context.Context, cfg Config, timeout <-chan time.Time, capEr
 			timeout = nil
 		case <-ctx.Done():
 			_ = cmd.Process.Kill()
-		case err := <-capErr:
+		case <-capDone:
 			_ = cmd.Process.Kill()
 			<-waited
-			capErr <- err // let the caller collect it again
-			return 0, err
+			return 0, nil
 		}
 	}
 }
@@ -192,20 +204,4 @@ func exitCode(cmd *exec.Cmd, err error) (int, error) {
 		return ee.ExitCode(), nil
 	}
 	return 0, fmt.Errorf("wait for %s: %w", cmd.Path, err)
-}
-
-func unwrapExec(err error) error {
-	var ee *exec.Error
-	if errors.As(err, &ee) {
-		return ee.Err
-	}
-	return unwrapPath(err)
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }

@@ -20,6 +20,9 @@ type pipeline struct {
 	failed atomic.Bool
 	err    error // set by the consumer before failed
 	once   sync.Once
+	// putErr is the first error put returned to emit, for callers that
+	// hand emit to the stream assembler.
+	putErr error
 }
 
 // pipelineDepth bounds the exchanges in flight between the two goroutines
@@ -64,6 +67,14 @@ func (p *pipeline) put(e *capture.Exchange) error {
 	}
 	p.ch <- e
 	return nil
+}
+
+// emit is put for the stream assembler, which has no error to return:
+// the first error is kept in putErr.
+func (p *pipeline) emit(e *capture.Exchange) {
+	if p.putErr == nil {
+		p.putErr = p.put(e)
+	}
 }
 
 // finish waits for every queued exchange to reach the sink. It may be

@@ -22,6 +22,7 @@ import (
 	"github.com/specgate/specgate/capture/pcapfile"
 	"github.com/specgate/specgate/capture/redact"
 	"github.com/specgate/specgate/capture/stream"
+	"github.com/specgate/specgate/internal/oserr"
 )
 
 // Sink receives every exchange; an error stops the capture.
@@ -116,7 +117,7 @@ func ReadFile(ctx context.Context, path string, opts Options, stats *capture.Sta
 		var err error
 		f, err = os.Open(path)
 		if err != nil {
-			return fmt.Errorf("read %s: %w", path, unwrapPath(err))
+			return fmt.Errorf("read %s: %w", path, oserr.Cause(err))
 		}
 		defer f.Close()
 		if fi, err := f.Stat(); err == nil && fi.IsDir() {
@@ -149,26 +150,15 @@ func ReadFile(ctx context.Context, path string, opts Options, stats *capture.Sta
 	return fmt.Errorf("%s: not a pcap, pcapng, HAR or NDJSON file (starts with % x)", path, head[:min(len(head), 4)])
 }
 
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
-
 func readPackets(ctx context.Context, src capture.PacketSource, opts Options, stats *capture.Stats, sink Sink) error {
 	so := opts.Stream
 	so.Filter = opts.Filter
-	var sinkErr error
 	pipe := opts.start(stats, sink)
 	defer pipe.finish()
-	asm := stream.New(so, stats, func(e *capture.Exchange) {
-		if sinkErr == nil {
-			sinkErr = pipe.put(e)
-		}
-	})
+	asm := stream.New(so, stats, pipe.emit)
 	for {
+		// pcapfile refuses link types the decoder cannot read, with a
+		// message naming them, so every packet here can be decoded.
 		p, err := src.ReadPacket(ctx)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -176,12 +166,9 @@ func readPackets(ctx context.Context, src capture.PacketSource, opts Options, st
 			}
 			return err
 		}
-		if !stream.SupportedLinkType(p.LinkType) {
-			return fmt.Errorf("unsupported link type %d (%s); specgate reads Ethernet, Linux cooked (SLL, SLL2), raw IP and loopback captures", p.LinkType, p.LinkType)
-		}
 		asm.Packet(p)
-		if sinkErr != nil {
-			return sinkErr
+		if pipe.putErr != nil {
+			return pipe.putErr
 		}
 	}
 	asm.Close()
@@ -198,10 +185,12 @@ func readPackets(ctx context.Context, src capture.PacketSource, opts Options, st
 			stats.KernelDrops += drop
 		}
 	}
-	return sinkErr
+	return nil
 }
 
 func readHAR(ctx context.Context, r *har.Reader, opts Options, stats *capture.Stats, sink Sink) error {
+	pipe := opts.start(stats, sink)
+	defer pipe.finish()
 	for i := 0; ; i++ {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -210,7 +199,7 @@ func readHAR(ctx context.Context, r *har.Reader, opts Options, stats *capture.St
 		}
 		e, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return pipe.finish()
 		}
 		if err != nil {
 			return err
@@ -229,16 +218,8 @@ func readHAR(ctx context.Context, r *har.Reader, opts Options, stats *capture.St
 		if e.Request.Incomplete || e.Response.Incomplete {
 			ss.Incomplete++
 		}
-		if !opts.Exchanges.Keep(e) {
-			stats.Filtered++
-			continue
-		}
 		stats.Exchanges++
-		if opts.Redactor != nil {
-			scrubPartial(e)
-			opts.Redactor.Exchange(e)
-		}
-		if err := sink(e); err != nil {
+		if err := pipe.put(e); err != nil {
 			return err
 		}
 	}
@@ -298,14 +279,9 @@ func runLive(ctx context.Context, src *live.Source, opts Options, stats *capture
 		}
 	}()
 
-	var sinkErr error
 	pipe := opts.start(stats, sink)
 	defer pipe.finish()
-	asm := stream.New(opts.Stream, stats, func(e *capture.Exchange) {
-		if sinkErr == nil {
-			sinkErr = pipe.put(e)
-		}
-	})
+	asm := stream.New(opts.Stream, stats, pipe.emit)
 	var stopAt time.Time
 	for {
 		if stopping.Load() && stopAt.IsZero() {
@@ -329,8 +305,8 @@ func runLive(ctx context.Context, src *live.Source, opts Options, stats *capture
 			return err
 		}
 		asm.Packet(p)
-		if sinkErr != nil {
-			return sinkErr
+		if pipe.putErr != nil {
+			return pipe.putErr
 		}
 	}
 	asm.Close()
@@ -341,5 +317,5 @@ func runLive(ctx context.Context, src *live.Source, opts Options, stats *capture
 		stats.KernelPackets += pk
 		stats.KernelDrops += dr
 	}
-	return sinkErr
+	return nil
 }

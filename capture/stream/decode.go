@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"net/netip"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
@@ -20,7 +22,9 @@ type decoder struct {
 	ip6  layers.IPv6
 	tcp  layers.TCP
 	meta filter.Meta
-	df   gopacket.DecodeFeedback
+	// version is the IP version of the last segment decoded.
+	version uint8
+	df      gopacket.DecodeFeedback
 }
 
 // result says what decode found.
@@ -32,17 +36,6 @@ const (
 	resFragment               // an IP fragment
 	resError                  // malformed
 )
-
-// SupportedLinkType reports whether frames of link type lt can be decoded.
-func SupportedLinkType(lt layers.LinkType) bool {
-	switch lt {
-	case layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
-		layers.LinkTypeNull, layers.LinkTypeLoop, layers.LinkTypeRaw, layers.LinkTypeIPv4,
-		layers.LinkTypeIPv6, 12, 14:
-		return true
-	}
-	return false
-}
 
 // decode decodes p down to TCP. On resTCP, flow is the network flow and
 // d.tcp holds the segment (its Payload aliases p.Data).
@@ -114,9 +107,7 @@ func (d *decoder) decode(p capture.Packet) (gopacket.Flow, result) {
 		}
 		flow = d.ip4.NetworkFlow()
 		data = d.ip4.Payload
-		d.meta.Version = 4
-		d.meta.Src, _ = netipAddr(d.ip4.SrcIP)
-		d.meta.Dst, _ = netipAddr(d.ip4.DstIP)
+		d.version = 4
 	case layers.EthernetTypeIPv6:
 		if d.ip6.DecodeFromBytes(data, d.df) != nil {
 			return gopacket.Flow{}, resError
@@ -130,19 +121,32 @@ func (d *decoder) decode(p capture.Packet) (gopacket.Flow, result) {
 		}
 		flow = d.ip6.NetworkFlow()
 		data = payload
-		d.meta.Version = 6
-		d.meta.Src, _ = netipAddr(d.ip6.SrcIP)
-		d.meta.Dst, _ = netipAddr(d.ip6.DstIP)
+		d.version = 6
 	default:
 		return gopacket.Flow{}, resIgnored
 	}
 	if d.tcp.DecodeFromBytes(data, d.df) != nil {
 		return gopacket.Flow{}, resError
 	}
-	d.meta.Proto = uint8(layers.IPProtocolTCP)
-	d.meta.SrcPort, d.meta.DstPort = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort)
-	d.meta.HasPorts = true
 	return flow, resTCP
+}
+
+// filterMeta describes the segment decode just returned, for the packet
+// filter; only captures with a filter pay for it.
+func (d *decoder) filterMeta() *filter.Meta {
+	m := &d.meta
+	m.Version = d.version
+	if d.version == 4 {
+		m.Src, _ = netip.AddrFromSlice(d.ip4.SrcIP)
+		m.Dst, _ = netip.AddrFromSlice(d.ip4.DstIP)
+	} else {
+		m.Src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
+		m.Dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
+	}
+	m.Proto = uint8(layers.IPProtocolTCP)
+	m.SrcPort, m.DstPort = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort)
+	m.HasPorts = true
+	return m
 }
 
 // skipIPv6Extensions walks the IPv6 extension headers that can precede TCP.

@@ -129,7 +129,7 @@ func (a *Assembler) Packet(p capture.Packet) {
 		a.stats.DecodeErrors++
 		return
 	}
-	if a.opts.Filter != nil && !a.opts.Filter.Match(&a.dec.meta) {
+	if a.opts.Filter != nil && !a.opts.Filter.Match(a.dec.filterMeta()) {
 		a.stats.Unmatched++
 		return
 	}
@@ -266,8 +266,6 @@ func port(b []byte) uint16 {
 	return uint16(b[0])<<8 | uint16(b[1])
 }
 
-func netipAddr(ip []byte) (netip.Addr, bool) { return netip.AddrFromSlice(ip) }
-
 // tcpStream adapts one reassembled connection to an http1.Conn.
 type tcpStream struct {
 	a      *Assembler
@@ -281,16 +279,14 @@ type tcpStream struct {
 	// live is set once the connection showed a SYN or carried data; the
 	// stray ACKs after a close make connections that are never live.
 	live bool
-	// next is the sequence number after the last byte seen per direction.
-	next     [2]uint32
-	haveNext [2]bool
-	// base is the sequence number of a direction's first data byte,
-	// dataEnd the one after the last data byte seen, and delivered counts
-	// the bytes handed to the parser or reported lost: what is left at
-	// the end never arrived in order and is reported as lost.
-	base, dataEnd [2]uint32
-	delivered     [2]int64
-	ended         [2]bool
+	// Per direction: seen once a packet went that way; base is the
+	// sequence number of the first data byte, dataEnd the one after the
+	// last data byte seen, fin whether a FIN was seen; delivered counts the
+	// bytes handed to the parser or reported lost. What lies between base
+	// and dataEnd but was not delivered is reported as lost at the end.
+	seen, fin, ended [2]bool
+	base, dataEnd    [2]uint32
+	delivered        [2]int64
 }
 
 func dirOf(d reassembly.TCPFlowDirection) http1.Dir {
@@ -312,24 +308,18 @@ func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 	if tcp.SYN || len(tcp.Payload) > 0 {
 		s.live = true
 	}
-	end := tcp.Seq + uint32(len(tcp.Payload))
-	if tcp.SYN || tcp.FIN {
-		end++
-	}
 	dataStart := tcp.Seq
 	if tcp.SYN {
 		dataStart++
 	}
 	dataEnd := dataStart + uint32(len(tcp.Payload))
-	if !s.haveNext[d] {
-		s.base[d], s.dataEnd[d] = dataStart, dataStart
+	if !s.seen[d] {
+		s.seen[d], s.base[d], s.dataEnd[d] = true, dataStart, dataStart
 	}
 	if reassembly.Sequence(s.dataEnd[d]).Difference(reassembly.Sequence(dataEnd)) > 0 {
 		s.dataEnd[d] = dataEnd
 	}
-	if !s.haveNext[d] || reassembly.Sequence(s.next[d]).Difference(reassembly.Sequence(end)) > 0 {
-		s.next[d], s.haveNext[d] = end, true
-	}
+	s.fin[d] = s.fin[d] || tcp.FIN
 	if ci.Timestamp.After(s.last) {
 		s.last = ci.Timestamp
 	}
@@ -348,7 +338,12 @@ func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 	if tcp.RST && (nextSeq == -1 || reassembly.Sequence(tcp.Seq) == nextSeq) {
 		s.reset = true
 		s.a.rstFrom = s
-		s.a.rstSeq = s.next[d^1]
+		// the other direction's next sequence number: after its data, and
+		// after its FIN if it sent one
+		s.a.rstSeq = s.dataEnd[d^1]
+		if s.fin[d^1] {
+			s.a.rstSeq++
+		}
 	}
 	return true
 }
@@ -430,7 +425,7 @@ func (s *tcpStream) feed(d http1.Dir, sg reassembly.ScatterGather, n int, ts tim
 // in the capture but never delivered in order (a hole before a FIN or a
 // RST), so that they are counted as lost rather than vanish.
 func (s *tcpStream) reportMissing(d http1.Dir, ts time.Time) {
-	if !s.haveNext[d] || s.ended[d] {
+	if !s.seen[d] || s.ended[d] {
 		return
 	}
 	want := int64(reassembly.Sequence(s.base[d]).Difference(reassembly.Sequence(s.dataEnd[d])))

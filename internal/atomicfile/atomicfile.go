@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/specgate/specgate/internal/oserr"
 )
 
 // File is an output file being written.
@@ -25,7 +27,7 @@ func Create(path string) (*File, error) {
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, unwrapPath(err))
+		return nil, fmt.Errorf("create %s: %w", path, oserr.Cause(err))
 	}
 	return &File{f: f, path: path}, nil
 }
@@ -46,20 +48,20 @@ func (f *File) Commit() error {
 	if err := f.f.Chmod(0o644); err != nil {
 		f.f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", f.path, unwrapPath(err))
+		return fmt.Errorf("write %s: %w", f.path, oserr.Cause(err))
 	}
 	if err := f.f.Sync(); err != nil {
 		f.f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", f.path, unwrapPath(err))
+		return fmt.Errorf("write %s: %w", f.path, oserr.Cause(err))
 	}
 	if err := f.f.Close(); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", f.path, unwrapPath(err))
+		return fmt.Errorf("write %s: %w", f.path, oserr.Cause(err))
 	}
 	if err := os.Rename(tmp, f.path); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", f.path, unwrapPath(err))
+		return fmt.Errorf("write %s: %w", f.path, oserr.Cause(err))
 	}
 	return nil
 }
@@ -83,16 +85,7 @@ func WriteFile(path string, data []byte) error {
 	}
 	defer f.Abort()
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("write %s: %w", path, oserr.Cause(err))
 	}
 	return f.Commit()
-}
-
-// unwrapPath drops the *PathError wrapper, whose path is the temporary file's.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
