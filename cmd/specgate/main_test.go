@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -221,11 +222,16 @@ func scriptSetup(env *testscript.Env) error {
 		return err
 	}
 	good := buf.Bytes()
+	unreadable, err := unreadablePcap()
+	if err != nil {
+		return err
+	}
 	files := map[string][]byte{
-		"good.pcap":      good,
-		"truncated.pcap": good[:len(good)-37],
-		"badmagic.pcap":  []byte("this is not a capture file, just some text\n"),
-		"empty.pcap":     {},
+		"good.pcap":       good,
+		"unreadable.pcap": unreadable,
+		"truncated.pcap":  good[:len(good)-37],
+		"badmagic.pcap":   []byte("this is not a capture file, just some text\n"),
+		"empty.pcap":      {},
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(env.WorkDir, name), data, 0o644); err != nil {
@@ -233,6 +239,66 @@ func scriptSetup(env *testscript.Env) error {
 		}
 	}
 	return nil
+}
+
+// unreadablePcap captures what specgate cannot read: two TLS connections
+// to 10.0.0.7:8443 whose ClientHello (made by crypto/tls) names
+// api.internal, and one HTTP/2 prior-knowledge connection.
+func unreadablePcap() ([]byte, error) {
+	hello, err := clientHello("api.internal")
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w, err := pcapgen.NewWriter(&buf, pcapgen.Options{Seed: 2})
+	if err != nil {
+		return nil, err
+	}
+	tlsServer := netip.MustParseAddrPort("10.0.0.7:8443")
+	for i, port := range []uint16{40001, 40002} {
+		c := pcapgen.Conn{
+			Client:    netip.AddrPortFrom(netip.MustParseAddr("10.0.0.2"), port),
+			Server:    tlsServer,
+			Exchanges: []pcapgen.Exchange{{Request: hello, Response: []byte{0x16, 0x03, 0x03, 0x00, 0x01, byte(i)}}},
+		}
+		if err := w.WriteConn(c); err != nil {
+			return nil, err
+		}
+	}
+	h2 := pcapgen.Conn{
+		Client:    netip.MustParseAddrPort("10.0.0.2:40003"),
+		Server:    netip.MustParseAddrPort("10.0.0.8:8080"),
+		Exchanges: []pcapgen.Exchange{{Request: []byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00"), Response: []byte("\x00\x00\x00\x04\x01\x00\x00\x00\x00")}},
+	}
+	if err := w.WriteConn(h2); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// clientHello returns the first TLS record a crypto/tls client sends.
+func clientHello(serverName string) ([]byte, error) {
+	c, s := net.Pipe()
+	defer s.Close()
+	go func() {
+		defer c.Close()
+		_ = tls.Client(c, &tls.Config{ServerName: serverName}).Handshake()
+	}()
+	if err := s.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		return nil, err
+	}
+	head := make([]byte, 5)
+	if _, err := io.ReadFull(s, head); err != nil {
+		return nil, err
+	}
+	body := make([]byte, int(head[3])<<8|int(head[4]))
+	if _, err := io.ReadFull(s, body); err != nil {
+		return nil, err
+	}
+	return append(head, body...), nil
 }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
