@@ -9,29 +9,27 @@ import (
 // noise.
 const benchExpr = "tcp and (port 8080 or 5432 or http) and net 10.0.0.0/8 and not host 10.0.0.9"
 
-func BenchmarkMatch(b *testing.B) {
+// benchSetup parses benchExpr and generates the 256 packets the
+// matching benchmarks cycle through.
+func benchSetup(b *testing.B) (*Expr, []testPacket) {
 	e, err := Parse(benchExpr)
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(5, 5))
-	pkts := genPackets(b, r, 256)
+	pkts := genPackets(b, rand.New(rand.NewPCG(5, 5)), 256)
 	b.ReportAllocs()
-	b.ResetTimer()
+	return e, pkts
+}
+
+func BenchmarkMatch(b *testing.B) {
+	e, pkts := benchSetup(b)
 	for i := 0; b.Loop(); i++ {
 		e.Match(&pkts[i&255].meta)
 	}
 }
 
 func BenchmarkDecodeNetworkMatch(b *testing.B) {
-	e, err := Parse(benchExpr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(5, 5))
-	pkts := genPackets(b, r, 256)
-	b.ReportAllocs()
-	b.ResetTimer()
+	e, pkts := benchSetup(b)
 	var m Meta
 	for i := 0; b.Loop(); i++ {
 		if m.DecodeNetwork(pkts[i&255].data) {

@@ -82,9 +82,7 @@ func (r *Redactor) body(ct string, b []byte, depth int, mc *memo) ([]byte, uint6
 	case kind == kindBinary || kind == kindUnknown && !looksText(b):
 		m = modeBinary
 	}
-	sp := splicer[[]byte]{src: b}
-	scrub(r, &sp, 0, len(b), m)
-	return sp.result(), sp.n
+	return scrubbed(r, b, m)
 }
 
 // mediaKind classifies a Content-Type value.

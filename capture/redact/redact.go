@@ -111,10 +111,9 @@ func (r *Redactor) messageBody(h capture.Header, decoded string, b []byte, mc *m
 	}
 	ct, ce := contentHeaders(h)
 	if ce = strings.TrimSpace(ce); ce != "" && decoded == "" && !strings.EqualFold(ce, "identity") {
-		sp := splicer[[]byte]{src: b}
-		scrub(r, &sp, 0, len(b), modeBinary)
-		r.count(sp.n)
-		return sp.result()
+		out, n := scrubbed(r, b, modeBinary)
+		r.count(n)
+		return out
 	}
 	out, n := r.body(ct, b, 0, mc)
 	r.count(n)
@@ -146,20 +145,18 @@ func contentHeaders(h capture.Header) (ct, ce string) {
 // host redacts secret shapes in a host name, which holds no key=value
 // or key: value text ("token-service:8080" is a host and port).
 func (r *Redactor) host(h string) string {
-	sp := splicer[string]{src: h}
-	scrub(r, &sp, 0, len(h), modeBinary)
-	r.count(sp.n)
-	return sp.result()
+	out, n := scrubbed(r, h, modeBinary)
+	r.count(n)
+	return out
 }
 
 // Text returns s with secret-shaped substrings and values assigned to
 // sensitive names ("password=...", "token: ...") replaced by Marker. It
 // suits log lines, messages and any other free text.
 func (r *Redactor) Text(s string) string {
-	sp := splicer[string]{src: s}
-	scrub(r, &sp, 0, len(s), modeText)
-	r.count(sp.n)
-	return sp.result()
+	out, n := scrubbed(r, s, modeText)
+	r.count(n)
+	return out
 }
 
 // splicer builds a copy of src with spans replaced, lazily: while nothing
@@ -173,22 +170,16 @@ type splicer[T text] struct {
 
 // replace replaces src[start:end] by repl. Spans must come in order;
 // a span overlapping an earlier one is ignored.
-func (sp *splicer[T]) replace(start, end int, repl string) {
-	if start < sp.last {
-		return
-	}
-	if sp.out == nil {
-		sp.out = make([]byte, 0, len(sp.src)+len(repl))
-	}
-	sp.out = append(sp.out, sp.src[sp.last:start]...)
-	sp.out = append(sp.out, repl...)
-	sp.last = end
-	sp.n++
-}
+func (sp *splicer[T]) replace(start, end int, repl string) { splice(sp, start, end, repl, 1) }
 
 // replaceBytes replaces src[start:end] by repl, which stands for n
 // redactions.
 func (sp *splicer[T]) replaceBytes(start, end int, repl []byte, n uint64) {
+	splice(sp, start, end, repl, n)
+}
+
+// splice does the work of replace and replaceBytes.
+func splice[T, R text](sp *splicer[T], start, end int, repl R, n uint64) {
 	if start < sp.last {
 		return
 	}
@@ -209,6 +200,14 @@ func (sp *splicer[T]) result() T {
 	sp.out = append(sp.out, sp.src[sp.last:]...)
 	sp.last = len(sp.src)
 	return T(sp.out)
+}
+
+// scrubbed returns s with every secret found under mode m replaced by
+// Marker (s itself when there is none), and the number replaced.
+func scrubbed[T text](r *Redactor, s T, m mode) (T, uint64) {
+	sp := splicer[T]{src: s}
+	scrub(r, &sp, 0, len(s), m)
+	return sp.result(), sp.n
 }
 
 // scrub replaces every secret found in sp.src[lo:hi] by Marker.

@@ -178,15 +178,7 @@ func indexAny2[T text](s T, a, b byte) int {
 func unescapeKey[T text](buf *[maxKey]byte, k T) []byte {
 	n := 0
 	for i := 0; i < len(k) && n < len(buf); i++ {
-		c := k[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(k) && unhex(k[i+1]) >= 0 && unhex(k[i+2]) >= 0:
-			c = byte(unhex(k[i+1])<<4 | unhex(k[i+2]))
-			i += 2
-		}
-		buf[n] = c
+		buf[n], i = queryByte(k, i)
 		n++
 	}
 	return buf[:n]
@@ -195,17 +187,24 @@ func unescapeKey[T text](buf *[maxKey]byte, k T) []byte {
 // unescapeQuery appends the percent-decoding of v ('+' is a space) to dst.
 func unescapeQuery[T text](dst []byte, v T) []byte {
 	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c == '+':
-			c = ' '
-		case c == '%' && i+2 < len(v) && unhex(v[i+1]) >= 0 && unhex(v[i+2]) >= 0:
-			c = byte(unhex(v[i+1])<<4 | unhex(v[i+2]))
-			i += 2
-		}
+		var c byte
+		c, i = queryByte(v, i)
 		dst = append(dst, c)
 	}
 	return dst
+}
+
+// queryByte decodes the query byte at s[i] ('+' is a space, "%XX" a
+// byte) and returns it with the index of its last source byte.
+func queryByte[T text](s T, i int) (byte, int) {
+	switch c := s[i]; {
+	case c == '+':
+		return ' ', i
+	case c == '%' && i+2 < len(s) && unhex(s[i+1]) >= 0 && unhex(s[i+2]) >= 0:
+		return byte(unhex(s[i+1])<<4 | unhex(s[i+2])), i + 2
+	default:
+		return c, i
+	}
 }
 
 func unhex(c byte) int {

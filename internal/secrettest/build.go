@@ -134,7 +134,7 @@ func (b *builder) place(s Secret) {
 		key := textproto.CanonicalMIMEHeaderKey(s.Name)
 		e := b.nth((*seen)[key])
 		(*seen)[key]++
-		f := Field{Name: s.Name, Value: s.Prefix + s.Value + s.Suffix}
+		f := Field{Name: s.Name, Value: s.wire()}
 		if s.Place == RequestHeader {
 			e.Header = append(e.Header, f)
 		} else {
@@ -230,13 +230,13 @@ func (b *builder) buildLogin() {
 
 	var q []string
 	for _, s := range b.query {
-		q = append(q, url.QueryEscape(s.Name)+"="+url.QueryEscape(s.Prefix+s.Value+s.Suffix))
+		q = append(q, url.QueryEscape(s.Name)+"="+url.QueryEscape(s.wire()))
 	}
 	e.Target += "?" + strings.Join(append(q, "page=1"), "&")
 	if len(b.cookies) > 0 {
 		c := []string{"theme=dark"}
 		for _, s := range b.cookies {
-			c = append(c, s.Name+"="+s.Prefix+s.Value+s.Suffix)
+			c = append(c, s.Name+"="+s.wire())
 		}
 		e.Header = append(e.Header, Field{"Cookie", strings.Join(c, "; ")})
 	}
@@ -244,7 +244,7 @@ func (b *builder) buildLogin() {
 	e.Body = jsonBody(keep[1:5], b.reqJSON, true)
 	e.RespHeader = append([]Field{{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, e.RespHeader...)
 	for _, s := range b.setCookies {
-		e.RespHeader = append(e.RespHeader, Field{"Set-Cookie", s.Name + "=" + s.Prefix + s.Value + s.Suffix})
+		e.RespHeader = append(e.RespHeader, Field{"Set-Cookie", s.Name + "=" + s.wire()})
 	}
 	e.RespBody = jsonBody(keep[5:8], b.respJSON, false)
 	for _, l := range [][]Secret{b.query, b.cookies, b.reqJSON, b.setCookies, b.respJSON} {
@@ -262,7 +262,7 @@ func (b *builder) buildForm() {
 	var f bytes.Buffer
 	f.WriteString("username=alice")
 	for _, s := range b.forms {
-		f.WriteString("&" + url.QueryEscape(s.Name) + "=" + url.QueryEscape(s.Prefix+s.Value+s.Suffix))
+		f.WriteString("&" + url.QueryEscape(s.Name) + "=" + url.QueryEscape(s.wire()))
 	}
 	f.WriteString("&remember=1")
 	e.Header = append(e.Header, Field{"Content-Type", "application/x-www-form-urlencoded"})
@@ -270,7 +270,7 @@ func (b *builder) buildForm() {
 	var t bytes.Buffer
 	t.WriteString("deploy log\nbuild 1.4.2 finished\n")
 	for _, s := range b.text {
-		t.WriteString(s.Prefix + s.Value + s.Suffix)
+		t.WriteString(s.wire())
 		if !strings.HasSuffix(s.Value+s.Suffix, "\n") {
 			t.WriteByte('\n')
 		}
@@ -292,18 +292,18 @@ func (b *builder) buildUpload() {
 	_ = mw.WriteField("username", "alice")
 	for _, s := range b.multi {
 		if s.Place == Multipart {
-			_ = mw.WriteField(s.Name, s.Prefix+s.Value+s.Suffix)
+			_ = mw.WriteField(s.Name, s.wire())
 			continue
 		}
 		w, _ := mw.CreateFormFile(s.Name, s.Name+".env")
-		_, _ = w.Write([]byte(s.Prefix + s.Value + s.Suffix))
+		_, _ = w.Write([]byte(s.wire()))
 	}
 	_ = mw.Close()
 	e.Header = append(e.Header, Field{"Content-Type", mw.FormDataContentType()})
 	e.Body = mp.Bytes()
 	x := `<?xml version="1.0"?><login><user>alice</user>`
 	for _, s := range b.xml {
-		x += "<" + s.Name + ">" + s.Prefix + s.Value + s.Suffix + "</" + s.Name + ">"
+		x += "<" + s.Name + ">" + s.wire() + "</" + s.Name + ">"
 	}
 	e.RespHeader = append(e.RespHeader, Field{"Content-Type", "application/xml"})
 	e.RespBody = []byte(x + "</login>")
@@ -329,7 +329,7 @@ func (b *builder) buildBlob() {
 	body.WriteString("\x89SGB\r\n\x1a\n\x00\x00\x00\x0d\xff\xfe")
 	for i, s := range b.binary {
 		body.Write([]byte{0xc3, 0x28, byte(i), 0x80, 0xff})
-		body.WriteString(s.Prefix + s.Value + s.Suffix)
+		body.WriteString(s.wire())
 	}
 	body.WriteString("\x00\xc0\xaf\xed\xa0\x80IEND")
 	e.RespHeader = append(e.RespHeader, Field{"Content-Type", "application/octet-stream"})
@@ -343,7 +343,7 @@ func jsonBody(plain, secrets []Secret, indent bool) []byte {
 	root := &node{}
 	for _, l := range [][]Secret{plain, secrets} {
 		for _, s := range l {
-			text := s.Prefix + s.Value + s.Suffix
+			text := s.wire()
 			if !s.Bare {
 				text = quote(text)
 			}

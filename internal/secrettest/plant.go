@@ -80,6 +80,9 @@ type Secret struct {
 	Bare bool
 }
 
+// wire is the text planted: Prefix+Value+Suffix.
+func (s Secret) wire() string { return s.Prefix + s.Value + s.Suffix }
+
 // String describes the secret and its place, without its value.
 func (s Secret) String() string {
 	w := s.Kind + " (" + s.Place.String()

@@ -122,7 +122,7 @@ func (s Secret) Redacted(e *capture.Exchange, marker string) error {
 // (for Text, the first line of it: see [Secret.Slot]).
 func (s Secret) Kept(e *capture.Exchange) error {
 	got, ok := s.Slot(e)
-	want := s.Prefix + s.Value + s.Suffix
+	want := s.wire()
 	if s.Place == Text {
 		line, _, _ := strings.Cut(s.Value+s.Suffix, "\n")
 		want = s.Prefix + line
