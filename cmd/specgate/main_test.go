@@ -73,14 +73,9 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	want, err := strconv.Atoi(args[0])
 	ts.Check(err)
-	cmd := exec.Command(lookPath(args[1], ts.Getenv("PATH")), args[2:]...)
-	cmd.Dir = ts.Getenv("WORK")
-	cmd.Env = scriptEnv(ts)
-	cmd.Stdout, cmd.Stderr = ts.Stdout(), ts.Stderr()
-	err = cmd.Run()
 	got := 0
 	var ee *exec.ExitError
-	if errors.As(err, &ee) {
+	if err := ts.Exec(args[1], args[2:]...); errors.As(err, &ee) {
 		got = ee.ExitCode()
 	} else if err != nil {
 		ts.Fatalf("run %s: %v", args[1], err)
@@ -88,24 +83,6 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
 	}
-}
-
-func lookPath(name, path string) string {
-	for _, dir := range filepath.SplitList(path) {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
-			return p
-		}
-	}
-	return name
-}
-
-func scriptEnv(ts *testscript.TestScript) []string {
-	var env []string
-	for _, k := range []string{"PATH", "HOME", "WORK", "TMPDIR", "SERVER", "PORT", "CI"} {
-		env = append(env, k+"="+ts.Getenv(k))
-	}
-	return env
 }
 
 // cmdServe starts an HTTP server on loopback for the rest of the script
