@@ -2,8 +2,6 @@ package har
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -28,22 +26,7 @@ func readFile(t *testing.T, path string) ([]*capture.Exchange, *Reader, error) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	name := filepath.Base(path)
-	r, err := NewReader(f, name)
-	if err != nil {
-		return nil, nil, err
-	}
-	var xs []*capture.Exchange
-	for {
-		x, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return xs, r, nil
-		}
-		if err != nil {
-			return xs, r, err
-		}
-		xs = append(xs, x)
-	}
+	return readFrom(f, filepath.Base(path))
 }
 
 // TestCorpora reads every file of the corpus: each reads fully or fails

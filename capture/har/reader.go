@@ -193,56 +193,36 @@ func (r *Reader) nextHAR() error {
 				}
 				return fmt.Errorf("%s: not a HAR file: %s", r.name, r.jsonError(err))
 			}
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return fmt.Errorf("%s: not a HAR file: the top level is %s, not an object", r.name, kindOf(tok))
+			if err := r.expect(tok, '{', "the top level"); err != nil {
+				return err
 			}
 			r.state = stTop
 		case stTop:
-			key, end, err := r.member()
+			found, err := r.find("log")
 			if err != nil {
 				return err
 			}
-			if end {
+			if !found {
 				if !r.sawEntries {
 					return fmt.Errorf("%s: not a HAR file: no log.entries", r.name)
 				}
 				return io.EOF
 			}
-			if key != "log" {
-				if err := r.skipValue(); err != nil {
-					return err
-				}
-				continue
-			}
-			tok, err := r.token()
-			if err != nil {
+			if err := r.open('{', "log"); err != nil {
 				return err
-			}
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return fmt.Errorf("%s: not a HAR file: log is %s, not an object", r.name, kindOf(tok))
 			}
 			r.state = stLog
 		case stLog:
-			key, end, err := r.member()
+			found, err := r.find("entries")
 			if err != nil {
 				return err
 			}
-			if end {
+			if !found {
 				r.state = stTop
 				continue
 			}
-			if key != "entries" {
-				if err := r.skipValue(); err != nil {
-					return err
-				}
-				continue
-			}
-			tok, err := r.token()
-			if err != nil {
+			if err := r.open('[', "log.entries"); err != nil {
 				return err
-			}
-			if d, ok := tok.(json.Delim); !ok || d != '[' {
-				return fmt.Errorf("%s: not a HAR file: log.entries is %s, not an array", r.name, kindOf(tok))
 			}
 			r.sawEntries = true
 			r.state = stEntries
@@ -278,6 +258,44 @@ func (r *Reader) member() (key string, end bool, err error) {
 	}
 	key, _ = tok.(string)
 	return key, false, nil
+}
+
+// find reads the members of an object, skipping their values, up to the
+// one named key, whose value comes next; found is false at the object's end.
+func (r *Reader) find(key string) (found bool, err error) {
+	for {
+		k, end, err := r.member()
+		if err != nil || end {
+			return false, err
+		}
+		if k == key {
+			return true, nil
+		}
+		if err := r.skipValue(); err != nil {
+			return false, err
+		}
+	}
+}
+
+// open reads the token that begins the value of what, which must be want.
+func (r *Reader) open(want json.Delim, what string) error {
+	tok, err := r.token()
+	if err != nil {
+		return err
+	}
+	return r.expect(tok, want, what)
+}
+
+// expect checks that tok, the start of the value of what, is want.
+func (r *Reader) expect(tok json.Token, want json.Delim, what string) error {
+	if d, ok := tok.(json.Delim); ok && d == want {
+		return nil
+	}
+	kind := "an object"
+	if want == '[' {
+		kind = "an array"
+	}
+	return fmt.Errorf("%s: not a HAR file: %s is %s, not %s", r.name, what, kindOf(tok), kind)
 }
 
 func (r *Reader) token() (json.Token, error) {

@@ -23,7 +23,13 @@ func inHAR(entries ...string) string {
 // readString reads all of s, returning the exchanges, the reader and the
 // error that ended the reading (nil at a clean end).
 func readString(name, s string) ([]*capture.Exchange, *Reader, error) {
-	r, err := NewReader(strings.NewReader(s), name)
+	return readFrom(strings.NewReader(s), name)
+}
+
+// readFrom reads all of in, returning the exchanges, the reader and the
+// error that ended the reading (nil at a clean end).
+func readFrom(in io.Reader, name string) ([]*capture.Exchange, *Reader, error) {
+	r, err := NewReader(in, name)
 	if err != nil {
 		return nil, nil, err
 	}

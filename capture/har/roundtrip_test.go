@@ -2,8 +2,6 @@ package har
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"testing"
 
 	"github.com/specgate/specgate/capture"
@@ -12,37 +10,17 @@ import (
 // writeAll writes xs in format f and returns the bytes.
 func writeAll(t testing.TB, f Format, xs []*capture.Exchange) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	w := NewWriter(&buf, f, Creator{Name: "specgate", Version: "test"})
-	for _, x := range xs {
-		if err := w.Write(x); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return newWriteAll(t, f, Creator{Name: "specgate", Version: "test"}, xs)
 }
 
 // readAll reads every exchange of data.
 func readAll(t testing.TB, name string, data []byte) ([]*capture.Exchange, *Reader) {
 	t.Helper()
-	r, err := NewReader(bytes.NewReader(data), name)
+	xs, r, err := readFrom(bytes.NewReader(data), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var xs []*capture.Exchange
-	for {
-		x, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return xs, r
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		xs = append(xs, x)
-	}
+	return xs, r
 }
 
 func TestRoundTrip(t *testing.T) {

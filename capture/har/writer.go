@@ -258,12 +258,7 @@ func (e *encoder) request(b []byte, x *capture.Exchange) []byte {
 		b = append(b, '{')
 		b = e.key(b, mPostMimeType)
 		b = e.str(b, contentType)
-		b = e.key(b, mText)
-		var encoded bool
-		if b, encoded = e.text(b, q.Body); encoded {
-			b = e.key(b, mEncoding)
-			b = append(b, `"base64"`...)
-		}
+		b = e.text(b, q.Body)
 		b = e.end(b, 3)
 	}
 	b = append(b, e.punct.bodySize...)
@@ -272,11 +267,7 @@ func (e *encoder) request(b []byte, x *capture.Exchange) []byte {
 	b = e.utf8Or64(b, q.Target, mTargetBase64)
 	b = e.key(b, mHost)
 	b = e.utf8Or64(b, q.Host, mHostBase64)
-	b = e.flags(b, q.Truncated, q.Incomplete, q.Decoded)
-	if len(q.Trailer) > 0 {
-		b = e.key(b, mTrailers)
-		b = e.fields(b, q.Trailer)
-	}
+	b = e.extras(b, q.Truncated, q.Incomplete, q.Decoded, q.Trailer)
 	return e.end(b, 2)
 }
 
@@ -314,23 +305,14 @@ func (e *encoder) response(b []byte, s *capture.Response) []byte {
 	b = e.key(b, mMimeType)
 	b = e.str(b, contentType)
 	if s.Body != nil {
-		b = e.key(b, mText)
-		var encoded bool
-		if b, encoded = e.text(b, s.Body); encoded {
-			b = e.key(b, mEncoding)
-			b = append(b, `"base64"`...)
-		}
+		b = e.text(b, s.Body)
 	}
 	b = e.end(b, 3)
 	b = e.key(b, mRedirectURL)
 	b = e.str(b, location)
 	b = append(b, e.punct.bodySize...)
 	b = e.int(b, s.WireSize)
-	b = e.flags(b, s.Truncated, s.Incomplete, s.Decoded)
-	if len(s.Trailer) > 0 {
-		b = e.key(b, mTrailers)
-		b = e.fields(b, s.Trailer)
-	}
+	b = e.extras(b, s.Truncated, s.Incomplete, s.Decoded, s.Trailer)
 	if len(s.Interim) > 0 {
 		b = e.key(b, mInterim)
 		b = append(b, '[')
@@ -347,8 +329,8 @@ func (e *encoder) response(b []byte, s *capture.Response) []byte {
 	return e.end(b, 2)
 }
 
-// flags writes the members of a message that HAR has no place for.
-func (e *encoder) flags(b []byte, truncated, incomplete bool, decoded string) []byte {
+// extras writes the members of a message that HAR has no place for.
+func (e *encoder) extras(b []byte, truncated, incomplete bool, decoded string, trailer capture.Header) []byte {
 	if truncated {
 		b = e.key(b, mTruncated)
 		b = append(b, "true"...)
@@ -360,6 +342,10 @@ func (e *encoder) flags(b []byte, truncated, incomplete bool, decoded string) []
 	if decoded != "" {
 		b = e.key(b, mDecoded)
 		b = e.str(b, decoded)
+	}
+	if len(trailer) > 0 {
+		b = e.key(b, mTrailers)
+		b = e.fields(b, trailer)
 	}
 	return b
 }
@@ -375,17 +361,20 @@ func (e *encoder) utf8Or64(b []byte, s string, m int) []byte {
 	return b
 }
 
-// text writes a body as a JSON string when it is UTF-8, else in base64;
-// it reports whether it used base64.
-func (e *encoder) text(b []byte, body []byte) ([]byte, bool) {
+// text writes member text with a body: a JSON string when it is UTF-8,
+// else base64, followed by member encoding "base64".
+func (e *encoder) text(b []byte, body []byte) []byte {
+	b = e.key(b, mText)
 	mark := len(b)
 	var ok bool
 	if b, ok = appendQuoted(b, body, invalidFail); ok {
-		return b, false
+		return b
 	}
 	b = append(b[:mark], '"')
 	b = base64.StdEncoding.AppendEncode(b, body)
-	return append(b, '"'), true
+	b = append(b, '"')
+	b = e.key(b, mEncoding)
+	return append(b, `"base64"`...)
 }
 
 // fields writes a header or trailer list.

@@ -18,19 +18,17 @@ import (
 // The tests of this file check that the hand-written Writer gives the
 // bytes of the encoding/json reference writer (writer_ref_test.go).
 
+// exchangeWriter is what the Writer and the reference writer share.
+type exchangeWriter interface {
+	Write(*capture.Exchange) error
+	Close() error
+}
+
 // refWriteAll writes xs with the reference writer.
 func refWriteAll(t testing.TB, f Format, c Creator, xs []*capture.Exchange) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w := newRefWriter(&buf, f, c)
-	for _, x := range xs {
-		if err := w.Write(x); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeEach(t, newRefWriter(&buf, f, c), xs)
 	return buf.Bytes()
 }
 
@@ -38,7 +36,13 @@ func refWriteAll(t testing.TB, f Format, c Creator, xs []*capture.Exchange) []by
 func newWriteAll(t testing.TB, f Format, c Creator, xs []*capture.Exchange) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	w := NewWriter(&buf, f, c)
+	writeEach(t, NewWriter(&buf, f, c), xs)
+	return buf.Bytes()
+}
+
+// writeEach writes xs with w and closes it.
+func writeEach(t testing.TB, w exchangeWriter, xs []*capture.Exchange) {
+	t.Helper()
 	for _, x := range xs {
 		if err := w.Write(x); err != nil {
 			t.Fatal(err)
@@ -47,7 +51,6 @@ func newWriteAll(t testing.TB, f Format, c Creator, xs []*capture.Exchange) []by
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return buf.Bytes()
 }
 
 // matchReference writes xs with both writers in both formats and reports

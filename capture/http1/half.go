@@ -247,12 +247,8 @@ func (h *half) head(p []byte, ts time.Time) (int, bool) {
 	}
 	limit := c.maxHeader
 	for {
-		e := min(len(p), limit)
-		i := -1
-		if h.hscan < e {
-			i = bytes.IndexByte(p[h.hscan:e], '\n')
-		}
-		if i < 0 {
+		nl, e := h.lineEnd(p, limit)
+		if nl < 0 {
 			if !h.hfirst && !plausibleStart(p, h.role()) {
 				return h.garbage(p), false
 			}
@@ -262,7 +258,6 @@ func (h *half) head(p []byte, ts time.Time) (int, bool) {
 			h.hscan = max(e, h.hscan)
 			return 0, true
 		}
-		nl := h.hscan + i
 		line := trimCR(p[h.hpos:nl])
 		h.hpos, h.hscan = nl+1, nl+1
 		if !h.hfirst {
@@ -277,6 +272,19 @@ func (h *half) head(p []byte, ts time.Time) (int, bool) {
 			return nl + 1, false
 		}
 	}
+}
+
+// lineEnd returns the index of the LF ending the line being scanned,
+// searched for from hscan up to limit, or -1; e is where the search ends,
+// min(len(p), limit).
+func (h *half) lineEnd(p []byte, limit int) (nl, e int) {
+	e = min(len(p), limit)
+	if h.hscan < e {
+		if i := bytes.IndexByte(p[h.hscan:e], '\n'); i >= 0 {
+			return h.hscan + i, e
+		}
+	}
+	return -1, e
 }
 
 // garbage handles bytes that cannot start a message: at the very start of
@@ -375,12 +383,8 @@ func (h *half) bodyBytes(p []byte, ts time.Time) (int, bool) {
 
 // chunkSize reads a chunk-size line (extensions are ignored).
 func (h *half) chunkSize(p []byte, ts time.Time) (int, bool) {
-	e := min(len(p), maxChunkLine)
-	i := -1
-	if h.hscan < e {
-		i = bytes.IndexByte(p[h.hscan:e], '\n')
-	}
-	if i < 0 {
+	nl, e := h.lineEnd(p, maxChunkLine)
+	if nl < 0 {
 		if len(p) >= maxChunkLine {
 			h.framingError()
 			return 0, false
@@ -388,7 +392,6 @@ func (h *half) chunkSize(p []byte, ts time.Time) (int, bool) {
 		h.hscan = e
 		return 0, true
 	}
-	nl := h.hscan + i
 	h.hscan = 0
 	size, ok := parseChunkSize(trimCR(p[:nl]))
 	if !ok {
@@ -426,12 +429,8 @@ func (h *half) chunkEnd(p []byte, ts time.Time) (int, bool) {
 func (h *half) trailerBlock(p []byte, ts time.Time) (int, bool) {
 	limit := h.c.maxHeader
 	for {
-		e := min(len(p), limit)
-		i := -1
-		if h.hscan < e {
-			i = bytes.IndexByte(p[h.hscan:e], '\n')
-		}
-		if i < 0 {
+		nl, e := h.lineEnd(p, limit)
+		if nl < 0 {
 			if len(p) >= limit {
 				h.framingError()
 				return 0, false
@@ -439,7 +438,6 @@ func (h *half) trailerBlock(p []byte, ts time.Time) (int, bool) {
 			h.hscan = max(e, h.hscan)
 			return 0, true
 		}
-		nl := h.hscan + i
 		line := trimCR(p[h.hpos:nl])
 		if len(line) == 0 {
 			if h.hpos > 0 && h.p != nil {

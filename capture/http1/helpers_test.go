@@ -134,19 +134,11 @@ func wireRequest(t testing.TB, method, url, body string, hdr ...string) []byte {
 	if err != nil {
 		t.Fatalf("new request: %v", err)
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Add(hdr[i], hdr[i+1])
-	}
-	var buf bytes.Buffer
-	if err := req.Write(&buf); err != nil {
-		t.Fatalf("write request: %v", err)
-	}
-	return buf.Bytes()
+	return wire(t, req, req.Header, hdr)
 }
 
 // wireResponse serialises a response with net/http's own writer; with
-// chunked the body is sent with chunked transfer coding; a negative
-// length sends no Content-Length (a close-delimited body).
+// chunked the body is sent with chunked transfer coding.
 func wireResponse(t testing.TB, status int, body []byte, chunked bool, hdr ...string) []byte {
 	t.Helper()
 	resp := &http.Response{
@@ -161,12 +153,19 @@ func wireResponse(t testing.TB, status int, body []byte, chunked bool, hdr ...st
 		resp.ContentLength = -1
 		resp.TransferEncoding = []string{"chunked"}
 	}
+	return wire(t, resp, resp.Header, hdr)
+}
+
+// wire adds hdr (name, value, name, value...) to h, m's header, and
+// returns the bytes m writes.
+func wire(t testing.TB, m interface{ Write(io.Writer) error }, h http.Header, hdr []string) []byte {
+	t.Helper()
 	for i := 0; i+1 < len(hdr); i += 2 {
-		resp.Header.Add(hdr[i], hdr[i+1])
+		h.Add(hdr[i], hdr[i+1])
 	}
 	var buf bytes.Buffer
-	if err := resp.Write(&buf); err != nil {
-		t.Fatalf("write response: %v", err)
+	if err := m.Write(&buf); err != nil {
+		t.Fatalf("write %T: %v", m, err)
 	}
 	return buf.Bytes()
 }
