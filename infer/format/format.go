@@ -397,7 +397,7 @@ func isHex(s string) bool {
 
 // isByte checks for standard or URL-safe base64 that does not read as a
 // word: at least 16 characters, a length that is a multiple of 4, and
-// padding or a digit, '+', '/', '-' or '_' in it.
+// letters and padding or a digit, '+', '/', '-' or '_' in it.
 func isByte(s string) bool {
 	if len(s) < 16 || len(s)%4 != 0 {
 		return false
@@ -407,17 +407,19 @@ func isByte(s string) bool {
 		return false
 	}
 	marked := len(body) < len(s)
+	letters := false
 	for i := 0; i < len(body); i++ {
 		c := body[i]
 		switch {
 		case isAlpha(c):
+			letters = true
 		case isDigit(c), c == '+', c == '/', c == '-', c == '_':
 			marked = true
 		default:
 			return false
 		}
 	}
-	return marked
+	return marked && letters
 }
 
 // IsID reports whether s reads as an identifier rather than a word: an
