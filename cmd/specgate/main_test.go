@@ -210,6 +210,21 @@ func scriptSetup(env *testscript.Env) error {
 		"badmagic.pcap":   []byte("this is not a capture file, just some text\n"),
 		"empty.pcap":      {},
 	}
+	// The traffic recorded with tcpdump from internal/apiserver.
+	recorded, err := filepath.Glob(filepath.Join("..", "..", "infer", "testdata", "traffic", "*.pcap"))
+	if err != nil || len(recorded) == 0 {
+		return fmt.Errorf("no recorded traffic in infer/testdata/traffic (%v)", err)
+	}
+	for _, p := range recorded {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files["traffic/"+filepath.Base(p)] = data
+	}
+	if err := os.Mkdir(filepath.Join(env.WorkDir, "traffic"), 0o755); err != nil {
+		return err
+	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(env.WorkDir, name), data, 0o644); err != nil {
 			return err
