@@ -126,6 +126,10 @@ type Exchange struct {
 	// Upgrade names the protocol the connection switched to after this
 	// exchange ("websocket", "h2c"), if it did.
 	Upgrade string
+	// Redacted reports that secrets were redacted from the exchange with
+	// specgate's built-in rules: by this process, or by the one that wrote
+	// the HAR or NDJSON file it was read from.
+	Redacted bool
 }
 
 // URL returns the absolute URL of the request: scheme "http", the Host (or

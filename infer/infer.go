@@ -25,8 +25,8 @@ type Options struct {
 	// Caller names the client of an exchange in the callers of an
 	// operation; nil uses DefaultCaller.
 	Caller func(*capture.Exchange) string
-	// Secrets tells credentials from parameters; nil uses the default
-	// redaction rules.
+	// Secrets tells credentials from parameters and keeps them out of enum
+	// values; nil uses the default redaction rules.
 	Secrets *redact.Redactor
 }
 
@@ -68,6 +68,9 @@ func New(opts Options) *Inferrer {
 	if in.secrets == nil {
 		in.secrets = redact.New(redact.Options{})
 	}
+	// Enum values are the only values a document holds: the same rules
+	// that redact captures keep credentials out of them.
+	in.opts.Schema.Secrets = in.secrets
 	if in.opts.Caller == nil {
 		in.opts.Caller = DefaultCaller
 	}
@@ -102,7 +105,9 @@ func (in *Inferrer) service(name string) *service {
 			base = in.opts.Baselines[""]
 		}
 		po := paths.Options{VariableMin: in.opts.VariableMin, Baseline: base}
-		s = &service{name: name, trie: paths.New(po, newPathObs, mergePathObs), servers: map[string]struct{}{}}
+		so := &in.opts.Schema
+		newPath := func() *pathObs { return &pathObs{ops: map[string]*opObs{}, so: so} }
+		s = &service{name: name, trie: paths.New(po, newPath, mergePathObs), servers: map[string]struct{}{}}
 		in.services[name] = s
 	}
 	return s
@@ -111,14 +116,13 @@ func (in *Inferrer) service(name string) *service {
 // pathObs holds the operations observed on one path template.
 type pathObs struct {
 	ops map[string]*opObs // by lower-case method
+	so  *schema.Options
 }
-
-func newPathObs() *pathObs { return &pathObs{ops: map[string]*opObs{}} }
 
 func (p *pathObs) op(method string) *opObs {
 	o := p.ops[method]
 	if o == nil {
-		o = newOpObs()
+		o = newOpObs(p.so)
 		p.ops[method] = o
 	}
 	return o
@@ -175,10 +179,12 @@ type opObs struct {
 	bodies     int64 // requests with a body
 	responses  map[string]*respObs
 	callers    callerSet
+	so         *schema.Options // what shapes are made with
 }
 
-func newOpObs() *opObs {
+func newOpObs(so *schema.Options) *opObs {
 	return &opObs{
+		so:         so,
 		pathParams: map[int]*schema.Shape{},
 		params:     map[paramKey]*paramObs{},
 		security:   map[string]struct{}{},
@@ -190,7 +196,7 @@ func newOpObs() *opObs {
 func (o *opObs) pathParam(i int) *schema.Shape {
 	s := o.pathParams[i]
 	if s == nil {
-		s = schema.New()
+		s = schema.NewWithOptions(*o.so)
 		o.pathParams[i] = s
 	}
 	return s
@@ -200,7 +206,7 @@ func (o *opObs) param(in, name string) *paramObs {
 	k := paramKey{in, name}
 	p := o.params[k]
 	if p == nil {
-		p = &paramObs{shape: schema.New()}
+		p = &paramObs{shape: schema.NewWithOptions(*o.so)}
 		o.params[k] = p
 	}
 	return p
@@ -215,12 +221,12 @@ func (o *opObs) response(code string) *respObs {
 	return r
 }
 
-func bodyOf(m map[string]*bodyObs, mt string, described bool) *bodyObs {
+func bodyOf(m map[string]*bodyObs, mt string, described bool, so *schema.Options) *bodyObs {
 	b := m[mt]
 	if b == nil {
 		b = &bodyObs{}
 		if described {
-			b.shape = schema.New()
+			b.shape = schema.NewWithOptions(*so)
 		}
 		m[mt] = b
 	}
@@ -242,19 +248,19 @@ func (o *opObs) merge(src *opObs) {
 	for k := range src.security {
 		o.security[k] = struct{}{}
 	}
-	mergeBodies(o.body, src.body)
+	mergeBodies(o.body, src.body, o.so)
 	o.bodies += src.bodies
 	for c, r := range src.responses {
 		d := o.response(c)
 		d.samples += r.samples
-		mergeBodies(d.content, r.content)
+		mergeBodies(d.content, r.content, o.so)
 	}
 	o.callers.merge(&src.callers)
 }
 
-func mergeBodies(dst, src map[string]*bodyObs) {
+func mergeBodies(dst, src map[string]*bodyObs, so *schema.Options) {
 	for mt, b := range src {
-		d := bodyOf(dst, mt, b.shape != nil)
+		d := bodyOf(dst, mt, b.shape != nil, so)
 		d.samples += b.samples
 		if b.shape != nil {
 			d.shape.Merge(b.shape)

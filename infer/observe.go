@@ -381,7 +381,7 @@ func (in *Inferrer) observeBody(m map[string]*bodyObs, ct string, body []byte, c
 	} else {
 		mk = in.mediaType(ct)
 	}
-	b := bodyOf(m, mk.name, mk.kind != kindOpaque)
+	b := bodyOf(m, mk.name, mk.kind != kindOpaque, &in.opts.Schema)
 	b.samples++
 	if mk.kind == kindOpaque {
 		return

@@ -106,7 +106,7 @@ func (in *Inferrer) AddDocument(doc *openapi3.T) error {
 // addOp merges one operation of a document.
 func (in *Inferrer) addOp(svc *service, template, method string, op *openapi3.Operation) error {
 	where := strings.ToUpper(method) + " " + template
-	o, params, err := parseOp(template, op)
+	o, params, err := parseOp(template, op, &in.opts.Schema)
 	if err != nil {
 		return fmt.Errorf("%s: %v", where, err)
 	}
@@ -119,8 +119,8 @@ func (in *Inferrer) addOp(svc *service, template, method string, op *openapi3.Op
 }
 
 // parseOp reads an operation that renderOp wrote.
-func parseOp(template string, op *openapi3.Operation) (*opObs, []paths.Param, error) {
-	o := newOpObs()
+func parseOp(template string, op *openapi3.Operation, so *schema.Options) (*opObs, []paths.Param, error) {
+	o := newOpObs(so)
 	x := extOf(op.Extensions)
 	o.samples = extInt(x, "samples")
 	o.accepted = o.samples
@@ -140,7 +140,7 @@ func parseOp(template string, op *openapi3.Operation) (*opObs, []paths.Param, er
 			continue
 		}
 		px := extOf(p.Extensions)
-		sh, err := shapeOf(p.Schema)
+		sh, err := shapeOf(p.Schema, so)
 		if err != nil {
 			return nil, nil, fmt.Errorf("parameter %s: %v", p.Name, err)
 		}
@@ -165,7 +165,7 @@ func parseOp(template string, op *openapi3.Operation) (*opObs, []paths.Param, er
 
 	if rb := op.RequestBody; rb != nil && rb.Value != nil {
 		o.bodies = extInt(extOf(rb.Value.Extensions), "present")
-		if err := parseContent(o.body, rb.Value.Content); err != nil {
+		if err := parseContent(o.body, rb.Value.Content, so); err != nil {
 			return nil, nil, fmt.Errorf("request body: %v", err)
 		}
 	}
@@ -176,7 +176,7 @@ func parseOp(template string, op *openapi3.Operation) (*opObs, []paths.Param, er
 			}
 			r := o.response(code)
 			r.samples = extInt(extOf(rr.Value.Extensions), "samples")
-			if err := parseContent(r.content, rr.Value.Content); err != nil {
+			if err := parseContent(r.content, rr.Value.Content, so); err != nil {
 				return nil, nil, fmt.Errorf("response %s: %v", code, err)
 			}
 		}
@@ -205,16 +205,16 @@ func parseOp(template string, op *openapi3.Operation) (*opObs, []paths.Param, er
 	return o, params, nil
 }
 
-func parseContent(dst map[string]*bodyObs, c openapi3.Content) error {
+func parseContent(dst map[string]*bodyObs, c openapi3.Content, so *schema.Options) error {
 	for mt, m := range c {
 		if m == nil {
 			continue
 		}
 		described := parseMediaType(mt).kind != kindOpaque
-		b := bodyOf(dst, mt, described)
+		b := bodyOf(dst, mt, described, so)
 		b.samples += extInt(extOf(m.Extensions), "samples")
 		if described {
-			sh, err := shapeOf(m.Schema)
+			sh, err := shapeOf(m.Schema, so)
 			if err != nil {
 				return fmt.Errorf("%s: %v", mt, err)
 			}
@@ -224,11 +224,11 @@ func parseContent(dst map[string]*bodyObs, c openapi3.Content) error {
 	return nil
 }
 
-func shapeOf(r *openapi3.SchemaRef) (*schema.Shape, error) {
+func shapeOf(r *openapi3.SchemaRef, so *schema.Options) (*schema.Shape, error) {
 	if r == nil || r.Value == nil {
-		return schema.New(), nil
+		return schema.NewWithOptions(*so), nil
 	}
-	return schema.FromSchema(r.Value)
+	return schema.FromSchemaWithOptions(r.Value, *so)
 }
 
 func indexOf(segs []string, s string) int {

@@ -99,7 +99,7 @@ func (in *Inferrer) renderOp(o *opObs, params []paths.Param, schemes map[string]
 	for _, p := range params {
 		sh := o.pathParams[p.Index]
 		if sh == nil {
-			sh = schema.New()
+			sh = schema.NewWithOptions(in.opts.Schema)
 		}
 		px := map[string]any{"samples": o.samples, "present": o.samples}
 		if p.Variable {

@@ -28,6 +28,7 @@ type rEntry struct {
 	Server          string     `json:"_server"`
 	Seq             num        `json:"_seq"`
 	Upgrade         string     `json:"_upgrade"`
+	Redacted        bool       `json:"_redacted"`
 
 	decodeErr string // set when the entry did not decode
 }
@@ -205,6 +206,7 @@ func (e *rEntry) exchange() (*capture.Exchange, string) {
 		x.Seq = int(seq)
 	}
 	x.Upgrade = e.Upgrade
+	x.Redacted = e.Redacted
 	x.Timing = e.timing(own)
 	return x, ""
 }

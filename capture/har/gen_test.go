@@ -206,6 +206,7 @@ func (g *gen) exchange() *capture.Exchange {
 	x.ConnID = g.pick("", "c1", fmt.Sprintf("10.0.0.1:%d-10.0.0.2:80", g.rng.IntN(65536)))
 	x.Seq = g.rng.IntN(4)
 	x.Upgrade = g.pick("", "", "websocket", "h2c")
+	x.Redacted = g.pick("", "x") != ""
 	return x
 }
 

@@ -35,6 +35,7 @@ const (
 	mServer
 	mSeq
 	mUpgrade
+	mRedacted
 
 	mMethod
 	mURL
@@ -107,6 +108,7 @@ func memberTable() [numMembers]memberSpec {
 		mServer:          {"_server", 1, false},
 		mSeq:             {"_seq", 1, false},
 		mUpgrade:         {"_upgrade", 1, false},
+		mRedacted:        {"_redacted", 1, false},
 
 		mMethod:           {"method", 2, true},
 		mURL:              {"url", 2, false},

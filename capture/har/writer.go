@@ -224,6 +224,10 @@ func (e *encoder) entry(b []byte, x *capture.Exchange) []byte {
 		b = e.key(b, mUpgrade)
 		b = e.str(b, x.Upgrade)
 	}
+	if x.Redacted {
+		b = e.key(b, mRedacted)
+		b = append(b, "true"...)
+	}
 	return e.end(b, 1)
 }
 

@@ -424,7 +424,7 @@ func FuzzWriterMatchesReference(f *testing.F) {
 				Trailer: capture.Header{{Name: value, Value: name}}, Body: []byte(value), Interim: []int{int(n)}, Incomplete: n&2 != 0},
 			Timing: capture.Timing{RequestStart: t0, RequestEnd: t0.Add(d), ResponseStart: t0.Add(2 * d), ResponseEnd: t0.Add(3*d + 1)},
 			Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(n)}), uint16(n)),
-			ConnID: cookie, Seq: int(n), Upgrade: zone,
+			ConnID: cookie, Seq: int(n), Upgrade: zone, Redacted: n&4 != 0,
 		}
 		if zone != "" {
 			x.Server = netip.AddrPortFrom(netip.MustParseAddr("fe80::1").WithZone(zone), uint16(n>>16))

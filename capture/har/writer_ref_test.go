@@ -177,6 +177,7 @@ type refEntry struct {
 	Server          refText     `json:"_server,omitempty"`
 	Seq             int         `json:"_seq,omitempty"`
 	Upgrade         string      `json:"_upgrade,omitempty"`
+	Redacted        bool        `json:"_redacted,omitempty"`
 }
 
 type refRequest struct {
@@ -286,7 +287,7 @@ func (w *refWriter) fill(x *capture.Exchange) {
 	if x.Client.Addr().IsValid() {
 		e.Client = x.Client.AppendTo(e.Client)
 	}
-	e.Connection, e.Seq, e.Upgrade = x.ConnID, x.Seq, x.Upgrade
+	e.Connection, e.Seq, e.Upgrade, e.Redacted = x.ConnID, x.Seq, x.Upgrade, x.Redacted
 
 	q, p := &x.Request, &e.Request
 	p.Method = x.Request.Method

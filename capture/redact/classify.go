@@ -15,3 +15,17 @@ func (r *Redactor) SecretHeader(name string) bool {
 func (r *Redactor) SecretKey(key string) bool {
 	return keyClassOf(r, key) == keySecret
 }
+
+// Extended reports whether r redacts more than the built-in rules
+// (Options.ExtraHeaders, Options.ExtraKeys).
+func (r *Redactor) Extended() bool {
+	return len(r.extraHeaders) > 0 || len(r.extraKeys) > 0
+}
+
+// SecretValue reports whether Text would redact anything in v: a value
+// with the shape of a credential (a JWT, a cloud key, a card number) or a
+// "name=secret" assignment.
+func (r *Redactor) SecretValue(v string) bool {
+	_, n := scrubbed(r, v, modeText)
+	return n > 0
+}

@@ -30,3 +30,22 @@ func TestSecretNames(t *testing.T) {
 		}
 	}
 }
+
+func TestSecretValue(t *testing.T) {
+	r := New(Options{})
+	for v, want := range map[string]bool{
+		"pending":     false,
+		"in_progress": false,
+		"EUR":         false,
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c": true,
+		"AKIAIOSFODNN7EXAMPLE": true,
+		"password=hunter2":     true,
+	} {
+		if got := r.SecretValue(v); got != want {
+			t.Errorf("SecretValue(%q) = %v, want %v", v, got, want)
+		}
+	}
+	if r.Count() != 0 {
+		t.Errorf("SecretValue counted %d redactions; it redacts nothing", r.Count())
+	}
+}

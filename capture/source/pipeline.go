@@ -42,9 +42,14 @@ func (p *pipeline) consume() {
 		if p.failed.Load() {
 			continue // drain
 		}
-		if p.opts.Redactor != nil {
-			scrubPartial(e)
-			p.opts.Redactor.Exchange(e)
+		if r := p.opts.Redactor; r != nil {
+			// A file specgate wrote with redaction on holds nothing the
+			// built-in rules would still redact: redacting is idempotent.
+			if !e.Redacted || r.Extended() {
+				scrubPartial(e)
+				r.Exchange(e)
+			}
+			e.Redacted = true
 		}
 		if err := p.sink(e); err != nil {
 			p.err = err

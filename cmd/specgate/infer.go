@@ -28,7 +28,6 @@ type inferFlags struct {
 	format      string
 	clean       bool
 	variableMin int
-	enumMax     int
 	noRedact    bool
 	quiet       bool
 	statsJSON   string
@@ -83,7 +82,6 @@ so that a diff against the baseline compares like with like.`,
 	fl.StringVar(&f.format, "format", "", "output format: yaml or json (default: from the output file name, else yaml)")
 	fl.BoolVar(&f.clean, "clean", false, "write documents without x-specgate counts, for publishing (they no longer merge)")
 	fl.IntVar(&f.variableMin, "variable-min", 20, "distinct names under one path segment that make it a parameter")
-	fl.IntVar(&f.enumMax, "enum-max", 8, "most distinct string values that make an enum (0 disables enums)")
 	fl.BoolVar(&f.noRedact, "no-redact", false, "do not redact secrets in the traffic before inferring: unsafe")
 	fl.StringVar(&f.statsJSON, "stats-json", "", "also write the capture statistics as JSON to this file")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the summary")
@@ -103,15 +101,8 @@ func (a *app) runInfer(ctx context.Context, f *inferFlags, inputs []string) erro
 	if f.variableMin < 2 {
 		return &usageError{fmt.Errorf("--variable-min %d: want at least 2", f.variableMin)}
 	}
-	if f.enumMax < 0 {
-		return &usageError{fmt.Errorf("--enum-max %d: want 0 or more", f.enumMax)}
-	}
 	red := redact.New(redact.Options{})
 	opts := infer.Options{VariableMin: f.variableMin, Secrets: red}
-	opts.Schema.EnumMax = f.enumMax
-	if f.enumMax == 0 {
-		opts.Schema.EnumMax = -1
-	}
 	if len(f.baselines) > 0 {
 		b, err := loadBaselines(f.baselines)
 		if err != nil {
@@ -243,10 +234,55 @@ func (a *app) inferInput(ctx context.Context, in *infer.Inferrer, path string, o
 			return nil
 		}
 	}
-	return source.ReadFile(ctx, path, opts, stats, func(e *capture.Exchange) error {
-		in.Observe(e)
-		return nil
-	})
+	obs := newObserver(in)
+	err := source.ReadFile(ctx, path, opts, stats, obs.put)
+	obs.close()
+	return err
+}
+
+// observer runs inference on a goroutine of its own, in batches, so that
+// reading, redacting and inferring use every core.
+type observer struct {
+	in    *infer.Inferrer
+	ch    chan []*capture.Exchange
+	done  chan struct{}
+	batch []*capture.Exchange
+}
+
+const observeBatch = 64
+
+func newObserver(in *infer.Inferrer) *observer {
+	o := &observer{in: in, ch: make(chan []*capture.Exchange, 8), done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		for b := range o.ch {
+			for _, e := range b {
+				in.Observe(e)
+			}
+		}
+	}()
+	return o
+}
+
+func (o *observer) put(e *capture.Exchange) error {
+	if o.batch == nil {
+		o.batch = make([]*capture.Exchange, 0, observeBatch)
+	}
+	o.batch = append(o.batch, e)
+	if len(o.batch) == observeBatch {
+		o.ch <- o.batch
+		o.batch = nil
+	}
+	return nil
+}
+
+// close waits until every exchange put has been observed.
+func (o *observer) close() {
+	if len(o.batch) > 0 {
+		o.ch <- o.batch
+	}
+	close(o.ch)
+	<-o.done
 }
 
 func readHead(path string, n int) ([]byte, error) {

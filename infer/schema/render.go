@@ -25,7 +25,10 @@ func (s *Shape) Schema(o Options) *openapi3.Schema {
 	return r.node(s.root, 0, -1)
 }
 
-type renderer struct{ o Options }
+type renderer struct {
+	o      Options
+	secret bool // inside a property Options.Secrets calls secret
+}
 
 // typ is a group of JSON types that renders as one schema type.
 type typ uint8
@@ -147,7 +150,12 @@ func (r *renderer) object(o *objState, depth int) *openapi3.Schema {
 	sc.Properties = make(openapi3.Schemas, len(o.props))
 	for _, k := range sortedKeys(o.props) {
 		c := o.props[k]
+		outer := r.secret
+		if !r.secret && r.o.Secrets != nil && r.o.Secrets.SecretKey(k) {
+			r.secret = true
+		}
 		sc.Properties[k] = &openapi3.SchemaRef{Value: r.node(c, depth+1, o.count)}
+		r.secret = outer
 		if c.samples == o.count {
 			sc.Required = append(sc.Required, k)
 		}
@@ -163,8 +171,15 @@ func (r *renderer) str(st *strState, ext map[string]any) *openapi3.Schema {
 			ext[keyFormats] = formatNames(st.named)
 		}
 	}
-	if st.dropped || len(st.vals) == 0 {
+	if st.dropped || len(st.vals) == 0 || r.secret {
 		return sc
+	}
+	if r.o.Secrets != nil {
+		for _, v := range st.vals {
+			if r.o.Secrets.SecretValue(v) {
+				return sc
+			}
+		}
 	}
 	vals := slices.Clone(st.vals)
 	slices.Sort(vals)

@@ -79,7 +79,7 @@ type Options struct {
 	// candidate values a string place keeps (default 8).
 	EnumMax int
 	// EnumMinSamples is the fewest strings a place must have seen before
-	// its candidates render as an enum (default 10).
+	// its candidates render as an enum (default 20).
 	EnumMinSamples int
 	// MapMinKeys: an object place with more distinct keys than this becomes
 	// a map (default 64).
@@ -87,6 +87,19 @@ type Options struct {
 	// MaxDepth is the deepest nesting described; deeper values are only
 	// counted (default 32; the root is depth 0).
 	MaxDepth int
+	// Secrets, when set, keeps credentials out of what Schema writes: no
+	// enum and no candidate values under a property whose name it calls
+	// secret (or anywhere inside one), nor for a place whose candidates
+	// include a value it calls secret. It only changes rendering, so a
+	// consumer can skip redacting bodies and still never write a secret.
+	Secrets Secrets
+}
+
+// Secrets tells credentials from other names and values; capture/redact's
+// Redactor is one.
+type Secrets interface {
+	SecretKey(name string) bool
+	SecretValue(v string) bool
 }
 
 // The defaults of Options.
