@@ -48,11 +48,19 @@ func cardAt[T text](s T, i int) int {
 			break
 		}
 		j = k
-		if nd >= 13 && (j == len(s) || !is(s[j], cAlnum|cUnder)) && validCard(d[:nd]) {
+		// A group that goes on with the same separator and a letter or
+		// digit is part of a longer dashed token: a UUID such as
+		// 40201885-2601-4429-9cfc-... is no card number.
+		if nd >= 13 && (j == len(s) || !is(s[j], cAlnum|cUnder)) && !continues(s, j, sep) && validCard(d[:nd]) {
 			best = j
 		}
 	}
 	return best
+}
+
+// continues reports whether s goes on at j with sep and a letter or digit.
+func continues[T text](s T, j int, sep byte) bool {
+	return j+1 < len(s) && s[j] == sep && is(s[j+1], cAlnum)
 }
 
 // validCard checks the issuer prefix, the length it allows and the Luhn

@@ -301,14 +301,9 @@ func appendLower(b []byte, s string) []byte {
 	return b
 }
 
-// appendUUID appends a random version-4 UUID. One whose first 16 hex
-// digits are all decimal is drawn again: specgate's redactor can take
-// those digits for a card number, and capture would not write it as is.
+// appendUUID appends a random version-4 UUID.
 func appendUUID(b []byte, r *rand.Rand) []byte {
 	hi, lo := r.Uint64(), r.Uint64()
-	for allDecimal(hi) {
-		hi = r.Uint64()
-	}
 	hi = hi&^(0xf<<12) | 4<<12 // version 4
 	lo = lo&^(3<<62) | 2<<62   // variant 10
 	b = appendHex(b, hi>>32, 8)
@@ -322,16 +317,6 @@ func appendUUID(b []byte, r *rand.Rand) []byte {
 	return appendHex(b, lo, 12)
 }
 
-// allDecimal reports whether every hex digit of v but the UUID version
-// digit (bits 12 to 15) is below 10.
-func allDecimal(v uint64) bool {
-	for i := range 16 {
-		if i != 3 && v>>(4*uint(i))&15 > 9 {
-			return false
-		}
-	}
-	return true
-}
 
 // appendHex appends the low digits hex digits of v.
 func appendHex(b []byte, v uint64, digits int) []byte {
