@@ -317,7 +317,6 @@ func appendUUID(b []byte, r *rand.Rand) []byte {
 	return appendHex(b, lo, 12)
 }
 
-
 // appendHex appends the low digits hex digits of v.
 func appendHex(b []byte, v uint64, digits int) []byte {
 	const hex = "0123456789abcdef"
