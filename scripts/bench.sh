@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
 echo "== go test -bench (hot paths)"
-$GO test -run '^$' -bench . -benchmem -benchtime 2s ./capture/... | grep -E '^(Benchmark|ok|PASS|goos|cpu)' || true
+$GO test -run '^$' -bench . -benchmem -benchtime 2s ./capture/... ./infer/... | grep -E '^(Benchmark|ok|PASS|goos|cpu)' || true
 echo
 $GO run ./internal/bench "$@"

@@ -42,14 +42,15 @@ func main() {
 	n := flag.Int("n", 200000, "exchanges in the generated pcap")
 	dir := flag.String("dir", ".bench", "work directory")
 	liveFor := flag.Duration("live", 5*time.Second, "duration of each live load run (0 skips the live benchmark)")
+	inferN := flag.Int("infer-n", 1000000, "exchanges in the generated NDJSON that infer reads (0 skips the inference benchmark)")
 	flag.Parse()
-	if err := runAll(*n, *dir, *liveFor); err != nil {
+	if err := runAll(*n, *dir, *liveFor, *inferN); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func runAll(n int, dir string, liveFor time.Duration) error {
+func runAll(n int, dir string, liveFor time.Duration, inferN int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -126,6 +127,11 @@ func runAll(n int, dir string, liveFor time.Duration) error {
 	fmt.Printf("ratio specgate / bare gopacket.Packet loop: %.0f%% (target >= 40%%)\n", 100*np.wall.Seconds()/sg.wall.Seconds())
 	fmt.Printf("peak RSS at %d vs %d exchanges:    %.0fM vs %.0fM (%.2fx; flat is 1x)\n", n, n/10, float64(sg.maxRSS)/1e6, float64(sgSmall.maxRSS)/1e6, float64(sg.maxRSS)/float64(sgSmall.maxRSS))
 
+	if inferN > 0 {
+		if err := inferBench(specgate, dir, inferN); err != nil {
+			return err
+		}
+	}
 	if liveFor > 0 {
 		if os.Geteuid() != 0 {
 			fmt.Println("\n== live: skipped, needs root")
@@ -317,4 +323,45 @@ func load(addr string, d time.Duration) (int64, error) {
 	}
 	wg.Wait()
 	return n.Load(), nil
+}
+
+// inferBench measures 'specgate infer' on generated NDJSON (as capture
+// writes it) of inferN exchanges and of a hundredth of that: throughput,
+// and peak RSS, which must not grow with the number of exchanges.
+func inferBench(specgate, dir string, inferN int) error {
+	small := max(inferN/100, 1)
+	paths := map[int]string{}
+	for _, k := range []int{small, inferN} {
+		p := filepath.Join(dir, fmt.Sprintf("infer-%d.ndjson", k))
+		paths[k] = p
+		if _, err := os.Stat(p); err == nil {
+			continue
+		}
+		fmt.Printf("generating %s (%d exchanges)\n", p, k)
+		out, err := exec.Command("go", "run", "./internal/trafficgen/cmd/trafficgen", "-n", strconv.Itoa(k), "-seed", "42", "-o", p).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("trafficgen: %v: %s", err, out)
+		}
+	}
+	fi, err := os.Stat(paths[inferN])
+	if err != nil {
+		return err
+	}
+	mb := float64(fi.Size()) / 1e6
+	fmt.Printf("\n== specgate infer on %s (%d exchanges, %.0f MB)\n", paths[inferN], inferN, mb)
+	runs := map[int]result{}
+	for _, k := range []int{small, inferN} {
+		r, err := measure(specgate, "infer", "-q", paths[k], "-o", filepath.Join(dir, fmt.Sprintf("specs-%d", k))+"/")
+		if err != nil {
+			return err
+		}
+		runs[k] = r
+		fmt.Printf("%9d exchanges: %6.2f s, %8.0f exchanges/s, %6.1f MB/s, peak RSS %.0fM\n", k, r.wall.Seconds(),
+			float64(k)/r.wall.Seconds(), mb*float64(k)/float64(inferN)/r.wall.Seconds(), float64(r.maxRSS)/1e6)
+	}
+	big, sm := runs[inferN], runs[small]
+	fmt.Printf("infer throughput at %d: %.0f exchanges/s (target >= 100000)\n", inferN, float64(inferN)/big.wall.Seconds())
+	fmt.Printf("infer peak RSS at %d vs %d exchanges: %.0fM vs %.0fM (%.2fx; target <= 1.3x)\n", inferN, small,
+		float64(big.maxRSS)/1e6, float64(sm.maxRSS)/1e6, float64(big.maxRSS)/float64(sm.maxRSS))
+	return nil
 }
