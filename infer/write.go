@@ -45,6 +45,55 @@ var userKeyed = map[string]bool{
 	"securitySchemes": true, "schemas": true, "headers": true, "unrouted": true,
 }
 
+// jsonNode reads one JSON value into a YAML node, keeping the key order.
+// (Parsing the JSON as YAML would do the same, but YAML limits implicit
+// keys to 1024 characters, and traffic has longer property names.)
+func jsonNode(dec *json.Decoder) (*yaml.Node, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch v := tok.(type) {
+	case json.Delim:
+		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		if v == '[' {
+			n.Kind, n.Tag = yaml.SequenceNode, "!!seq"
+		}
+		for dec.More() {
+			if n.Kind == yaml.MappingNode {
+				k, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				ks, _ := k.(string)
+				n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ks})
+			}
+			c, err := jsonNode(dec)
+			if err != nil {
+				return nil, err
+			}
+			n.Content = append(n.Content, c)
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return nil, err
+		}
+		return n, nil
+	case string:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}, nil
+	case json.Number:
+		tag := "!!int"
+		if strings.ContainsAny(string(v), ".eE") {
+			tag = "!!float"
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: string(v)}, nil
+	case bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(v)}, nil
+	case nil:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
+	}
+	return nil, fmt.Errorf("unexpected JSON token %v", tok)
+}
+
 // orderKeys puts the keys of every object below n in keyOrder, leaving
 // user-keyed objects in byte order; "required" follows "properties" in a
 // schema.
@@ -96,14 +145,15 @@ func Marshal(doc *openapi3.T, f Format) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode document: %w", err)
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(raw, &root); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	top, err := jsonNode(dec)
+	if err != nil {
 		return nil, fmt.Errorf("encode document: %w", err)
 	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
+	if top.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("encode document: unexpected shape")
 	}
-	top := root.Content[0]
 	if f.Clean {
 		dropExtension(top)
 	}
@@ -116,7 +166,6 @@ func Marshal(doc *openapi3.T, f Format) ([]byte, error) {
 		buf.WriteByte('\n')
 		return buf.Bytes(), nil
 	}
-	plain(top)
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
@@ -146,15 +195,6 @@ func dropExtension(n *yaml.Node) {
 		for _, c := range n.Content {
 			dropExtension(c)
 		}
-	}
-}
-
-// plain clears the quoting styles that JSON input gave every scalar, so
-// that the YAML encoder quotes only what needs quoting.
-func plain(n *yaml.Node) {
-	n.Style = 0
-	for _, c := range n.Content {
-		plain(c)
 	}
 }
 

@@ -39,3 +39,12 @@ grep -E '^ +"(method|url|status)": ' "$dir/traffic.har" | paste - - - |
 echo
 echo "==> the bearer token never reaches the file:"
 grep -m1 -o '"Bearer [^"]*"' "$dir/traffic.har" || echo "  (no Authorization header captured)"
+
+echo
+echo "==> specgate infer $dir/traffic.har -o $dir/specs/"
+"$dir/specgate" infer "$dir/traffic.har" -o "$dir/specs/"
+echo
+echo "==> the paths and operations it inferred:"
+for f in "$dir"/specs/*.yaml; do
+	awk '/^paths:/{p=1; next} /^[a-z]/{p=0} p && /^  \//{path=$1} p && /^    (get|put|post|delete|patch):/{sub(":","",$1); printf "  %-7s %s\n", toupper($1), path}' "$f" | tr -d ':' 
+done
