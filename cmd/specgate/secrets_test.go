@@ -542,3 +542,42 @@ func TestSecretsNotWrittenLive(t *testing.T) {
 	}
 	checkAllThere(t, secretRun{outputs: []output{readFile(t, out("plain.har"))}, file: out("plain.har"), want: want}, secrets)
 }
+
+// TestSecretsNotInInferredDocuments: documents inferred from traffic full
+// of secrets hold none of them, whether inferred from the capture file,
+// from specgate's redacted output, or from a HAR written with --no-redact.
+func TestSecretsNotInInferredDocuments(t *testing.T) {
+	secrets := secrettest.New(2).Plant()
+	built := secrettest.Build(secrets)
+	dir := keepDir(t, "infer")
+	out := func(n string) string { return filepath.Join(dir, n) }
+	writeSecretPcap(t, out("secrets.pcap"), built)
+	runSpecgate(t, "capture", "-r", out("secrets.pcap"), "-w", out("redacted.ndjson"), "-q")
+	runSpecgate(t, "capture", "-r", out("secrets.pcap"), "-w", out("plain.har"), "--no-redact", "-q")
+
+	long := longSecrets(secrets)
+	for _, in := range []string{"secrets.pcap", "redacted.ndjson", "plain.har"} {
+		specs := out("specs-" + strings.ReplaceAll(in, ".", "-"))
+		runSpecgate(t, "infer", out(in), "-o", specs+"/", "-q")
+		files, err := filepath.Glob(filepath.Join(specs, "*.yaml"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("infer %s wrote no documents (%v)", in, err)
+		}
+		for _, f := range files {
+			o := readFile(t, f)
+			for _, l := range secrettest.NewIndex(o.data).Leaks(long) {
+				t.Errorf("infer %s: %s: %v leaked: %q (%s)", in, filepath.Base(f), l.Secret, l.Piece, l.Spelling)
+			}
+			for _, s := range secrets {
+				if len(s.Value) >= shortSecret {
+					continue
+				}
+				for _, c := range shortContexts(s) {
+					if bytes.Contains(o.data, []byte(c)) {
+						t.Errorf("infer %s: %s: %v leaked: %q", in, filepath.Base(f), s, c)
+					}
+				}
+			}
+		}
+	}
+}
