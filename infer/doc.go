@@ -22,7 +22,7 @@
 //	            tests send what an API rejects); callers: the clients seen calling
 //	            it (at most 32, the first in byte order; moreCallers is
 //	            true when there were others); anonymous: false when
-//	            every request without credentials was refused (401, 403)
+//	            every request without credentials was refused (4xx)
 //	            and none had credentials, so nothing is known of its
 //	            security.
 //	parameter   x-specgate: {samples, present, variable, given}

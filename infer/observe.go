@@ -287,10 +287,11 @@ func (in *Inferrer) observeCookies(op *opObs, v string, record bool, creds []str
 
 // observeSecurity records the credentials a request carried as one
 // security requirement. A request without credentials that was refused
-// (401, 403) is not evidence that none are needed.
+// (any 4xx: 401 and 403, and a negative test's 400) is not evidence that
+// none are needed.
 func (in *Inferrer) observeSecurity(op *opObs, creds []string, status int) {
 	if len(creds) == 0 {
-		if status == 401 || status == 403 {
+		if status >= 400 && status < 500 {
 			return
 		}
 		op.security[""] = struct{}{}
