@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
 	"github.com/specgate/specgate/capture"
 	"github.com/specgate/specgate/infer"
 )
@@ -165,5 +167,44 @@ func TestFileNames(t *testing.T) {
 	}
 	if a, b := got["api.example.com:8080"], got["API.example.com:8080"]; a == b || !strings.HasPrefix(a, "api.example.com_8080-") {
 		t.Errorf("names that differ only in case must not share a file: %q %q", a, b)
+	}
+}
+
+// TestMediaTypes: JSON and form bodies get schemas; text, binary and
+// multipart bodies are described by their media type.
+func TestMediaTypes(t *testing.T) {
+	body := func(e *capture.Exchange, ct, b string) *capture.Exchange {
+		e.Request.Header = append(e.Request.Header, capture.Field{Name: "Content-Type", Value: ct})
+		e.Request.Body = []byte(b)
+		return e
+	}
+	doc := loadDoc(t, infer1(t,
+		body(ex("POST", "/form", 200), "application/x-www-form-urlencoded", "name=ada&age=36"),
+		body(ex("POST", "/text", 200), "text/plain; charset=utf-8", "hello"),
+		body(ex("POST", "/bin", 200), "image/png", "\x89PNG"),
+		body(ex("POST", "/multi", 200), "multipart/form-data; boundary=x", "--x--"),
+		body(ex("POST", "/json", 200), "application/problem+json", `{"a":1}`)))
+	get := func(p, mt string) *openapi3.Schema {
+		t.Helper()
+		rb := doc.Paths.Value(p).Post.RequestBody
+		if rb == nil || rb.Value.Content.Get(mt) == nil {
+			t.Fatalf("%s: no %s request body", p, mt)
+		}
+		return rb.Value.Content.Get(mt).Schema.Value
+	}
+	if s := get("/form", "application/x-www-form-urlencoded"); !is(s, "object") || !is(s.Properties["age"].Value, "integer") {
+		t.Errorf("form: %+v", s)
+	}
+	if s := get("/text", "text/plain"); !is(s, "string") || s.Format != "" {
+		t.Errorf("text: %+v", s)
+	}
+	if s := get("/bin", "image/png"); !is(s, "string") || s.Format != "binary" {
+		t.Errorf("binary: %+v", s)
+	}
+	if s := get("/multi", "multipart/form-data"); !is(s, "object") {
+		t.Errorf("multipart: %+v", s)
+	}
+	if s := get("/json", "application/problem+json"); !is(s, "object") || s.Properties["a"] == nil {
+		t.Errorf("+json: %+v", s)
 	}
 }
