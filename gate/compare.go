@@ -79,7 +79,11 @@ type classifier struct {
 	changes []Change
 	// handled marks removals and additions a rename or an evidenced
 	// removal accounts for: "GET /p|200|items/name".
-	handled map[string]*Change
+	handled map[string]bool
+	// renamedFrom and renamedTo hold the property names of renames: the
+	// same rename where too few samples made it evidence is not reported
+	// again as an addition or a removal.
+	renamedFrom, renamedTo map[string]bool
 }
 
 // rename is a removed response property paired with an added one.
@@ -121,31 +125,9 @@ func parent(p string) string {
 // oasdiff classifies one of oasdiff's findings.
 func (c *classifier) oasdiff(f checker.Change, loc checker.Localizer, renamed []rename) {
 	if c.handled == nil {
-		c.handled = map[string]*Change{}
-		for _, r := range renamed {
-			ch := c.add(Change{
-				ID: IDPropertyRenamed, Level: LevelError, Kind: KindRenamed,
-				Operation: r.from.op.String(), Path: r.from.op.path,
-				Location: location(r.from.status, r.from.media, parent(r.from.path)),
-				From:     r.from.name, To: r.to.name,
-				Message: fmt.Sprintf("renamed the response property %s to %s (status %s): this run never sent %s in %d responses; the baseline had it in %s",
-					r.from.path, r.to.path, r.from.status, r.from.name, r.from.now, rate(r.from)),
-			})
-			c.handled[propKey(r.from)] = ch
-			c.handled[propKey(r.to)] = ch
-		}
-		for _, r := range c.ev.removed {
-			if _, ok := c.handled[propKey(r)]; ok {
-				continue
-			}
-			c.handled[propKey(r)] = c.add(Change{
-				ID: IDPropertyGone, Level: LevelError, Kind: KindRemoved,
-				Operation: r.op.String(), Path: r.op.path,
-				Location: location(r.status, r.media, parent(r.path)), From: r.name,
-				Message: fmt.Sprintf("removed the response property %s (status %s): this run never sent it in %d responses; the baseline had it in %s",
-					r.path, r.status, r.now, rate(r)),
-			})
-		}
+		c.handled = map[string]bool{}
+		c.renamedFrom, c.renamedTo = map[string]bool{}, map[string]bool{}
+		c.evidenced(renamed)
 	}
 	op := strings.ToUpper(f.GetOperation()) + " " + f.GetPath()
 	args := f.GetArgs()
@@ -154,6 +136,10 @@ func (c *classifier) oasdiff(f checker.Change, loc checker.Localizer, renamed []
 		status := fmt.Sprint(args[len(args)-1])
 		if _, ok := c.handled[opKey(op)+"|"+status+"|"+prop]; ok {
 			return // a rename or an evidenced removal says it
+		}
+		leaf := prop[strings.LastIndexByte(prop, '/')+1:]
+		if strings.Contains(f.GetId(), "property-removed") && c.renamedFrom[leaf] || strings.Contains(f.GetId(), "property-added") && c.renamedTo[leaf] {
+			return
 		}
 	}
 	ch := Change{
@@ -179,6 +165,81 @@ func (c *classifier) oasdiff(f checker.Change, loc checker.Localizer, renamed []
 	c.add(ch)
 }
 
+// evidenced adds the renames and removals the traffic shows, one change
+// for the same property wherever it appears in the service: a field
+// renamed in the todo type is one rename, whichever operations return it.
+func (c *classifier) evidenced(renamed []rename) {
+	type group struct {
+		ch      int // index in c.changes
+		ops     []string
+		callers []string
+	}
+	groups := map[string]*group{}
+	var order []string
+	note := func(key string, ch Change, members []propRef) {
+		g := groups[key]
+		if g == nil {
+			g = &group{ch: c.add(ch)}
+			groups[key] = g
+			order = append(order, key)
+		}
+		for _, m := range members {
+			c.handled[propKey(m)] = true
+		}
+		op := members[0].op.String()
+		if !contains(g.ops, op) {
+			g.ops = append(g.ops, op)
+		}
+		for _, cl := range c.callers[opKey(op)] {
+			if !contains(g.callers, cl) {
+				g.callers = append(g.callers, cl)
+			}
+		}
+	}
+	for _, r := range renamed {
+		c.renamedFrom[r.from.name], c.renamedTo[r.to.name] = true, true
+		note(IDPropertyRenamed+"|"+r.from.name+"|"+r.to.name, Change{
+			ID: IDPropertyRenamed, Level: LevelError, Kind: KindRenamed,
+			Operation: r.from.op.String(), Path: r.from.op.path,
+			Location: location(r.from.status, r.from.media, parent(r.from.path)),
+			From:     r.from.name, To: r.to.name,
+			Message: fmt.Sprintf("renamed the response property %s to %s: this run never sent %s in %d responses; the baseline had it in %s",
+				r.from.path, r.to.path, r.from.name, r.from.now, rate(r.from)),
+		}, []propRef{r.from, r.to})
+	}
+	for _, r := range c.ev.removed {
+		if _, ok := c.handled[propKey(r)]; ok {
+			continue
+		}
+		note(IDPropertyGone+"|"+r.name, Change{
+			ID: IDPropertyGone, Level: LevelError, Kind: KindRemoved,
+			Operation: r.op.String(), Path: r.op.path,
+			Location: location(r.status, r.media, parent(r.path)), From: r.name,
+			Message: fmt.Sprintf("removed the response property %s: this run never sent it in %d responses; the baseline had it in %s",
+				r.path, r.now, rate(r)),
+		}, []propRef{r})
+	}
+	for _, k := range order {
+		g := groups[k]
+		sort.Strings(g.callers)
+		ch := &c.changes[g.ch]
+		ch.Callers = g.callers
+		if len(g.ops) > 1 {
+			sort.Strings(g.ops)
+			ch.Message += "; in " + strings.Join(g.ops, ", ")
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
 // own adds the changes only the traffic shows.
 func (c *classifier) own() {
 	for _, r := range c.ev.rejected {
@@ -201,10 +262,11 @@ func (c *classifier) own() {
 	}
 }
 
-func (c *classifier) add(ch Change) *Change {
+// add appends a change and returns its index.
+func (c *classifier) add(ch Change) int {
 	ch.Service = c.service
 	c.changes = append(c.changes, ch)
-	return &c.changes[len(c.changes)-1]
+	return len(c.changes) - 1
 }
 
 func propKey(p propRef) string {

@@ -163,6 +163,21 @@ func prune(base, cur *Doc, minSamples int64) *evidence {
 	}
 	sortOps(ev.notExercised)
 	sortOps(ev.refused)
+	// Security schemes are definitions: one this run did not use is not
+	// evidence that it is gone.
+	if base.Spec.Components != nil && len(base.Spec.Components.SecuritySchemes) > 0 {
+		if cur.Spec.Components == nil {
+			cur.Spec.Components = &openapi3.Components{}
+		}
+		if cur.Spec.Components.SecuritySchemes == nil {
+			cur.Spec.Components.SecuritySchemes = openapi3.SecuritySchemes{}
+		}
+		for name, s := range base.Spec.Components.SecuritySchemes {
+			if cur.Spec.Components.SecuritySchemes[name] == nil {
+				cur.Spec.Components.SecuritySchemes[name] = s
+			}
+		}
+	}
 	return ev
 }
 
@@ -177,6 +192,11 @@ func sortOps(ops []opRef) {
 
 // operation prunes one operation that both documents have.
 func (ev *evidence) operation(base *Doc, ref opRef, bop, cop *openapi3.Operation) {
+	// A run whose every request without credentials was refused, and
+	// that sent none, knows nothing of the operation's security.
+	if a, ok := ext(cop.Extensions)["anonymous"].(bool); ok && !a && cop.Security == nil {
+		cop.Security = bop.Security
+	}
 	// Parameters and bodies this run did not send are not evidence that
 	// the operation no longer takes them.
 	var keep openapi3.Parameters
@@ -219,7 +239,8 @@ func (ev *evidence) operation(base *Doc, ref opRef, bop, cop *openapi3.Operation
 			curRefused = append(curRefused, code)
 		}
 	}
-	if len(baseOK) > 0 && len(curOK) == 0 && len(curRefused) > 0 {
+	curN, _ := count(ext(cop.Extensions), "samples")
+	if len(baseOK) > 0 && len(curOK) == 0 && len(curRefused) > 0 && curN >= ev.minSamples {
 		sort.Strings(baseOK)
 		sort.Strings(curRefused)
 		ev.rejected = append(ev.rejected, rejection{op: ref, from: baseOK, to: curRefused})

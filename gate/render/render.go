@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -332,19 +333,18 @@ func coverageLine(c gate.Coverage) string {
 
 // healthLine is "1234 exchanges, 12 lost (0.97%)".
 func healthLine(h *gate.Health) string {
-	s := plural(int(min(max(h.Exchanges, -1<<31), 1<<31-1)), "exchange", "exchanges")
-	if h.Exchanges > 1<<31-1 || h.Exchanges < -1<<31 {
-		s = strconv.FormatInt(h.Exchanges, 10) + " exchanges"
+	s := strconv.FormatInt(h.Exchanges, 10) + " exchanges"
+	if h.Exchanges == 1 {
+		s = "1 exchange"
 	}
 	s += ", " + strconv.FormatInt(h.Lost, 10) + " lost"
-	if h.Lost != 0 {
+	if h.Lost != 0 && !math.IsNaN(h.LostRatio) && !math.IsInf(h.LostRatio, 0) {
 		s += " (" + strconv.FormatFloat(h.LostRatio*100, 'f', 2, 64) + "%)"
 	}
 	return s
 }
 
-// changeTitle is "renamed response-property-renamed" style shorthand: the
-// kind, else the id.
+// changeKind names what happened: the kind, else the id.
 func changeKind(c gate.Change) string {
 	if c.Kind != "" {
 		return string(c.Kind)
