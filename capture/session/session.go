@@ -27,8 +27,10 @@ type Config struct {
 	Reads   []string
 	Options source.Options
 	// Output is the file to write: .har for HAR 1.2, .ndjson or .jsonl for
-	// one HAR entry per line.
+	// one HAR entry per line. It may be empty when Sink is set.
 	Output string
+	// Sink, when set, also receives every exchange (after Output's writer).
+	Sink source.Sink
 	// StatsJSON, when set, receives the statistics as JSON.
 	StatsJSON string
 	// Duration stops a live capture after this long (0: no limit).
@@ -63,20 +65,34 @@ func (e *UsageError) Error() string { return e.Msg }
 
 // Run performs the capture described by cfg. On error nothing is written.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
-	format, ok := har.FormatForPath(cfg.Output)
-	if !ok {
-		return nil, &UsageError{Msg: fmt.Sprintf("output %q: the name must end in .har, .ndjson or .jsonl", cfg.Output)}
-	}
 	if len(cfg.Reads) > 0 && len(cfg.Command) > 0 {
 		return nil, &UsageError{Msg: "a command runs only with a live capture; drop -r or the command"}
 	}
-	out, err := atomicfile.Create(cfg.Output)
-	if err != nil {
-		return nil, err
+	var out *atomicfile.File
+	var w *har.Writer
+	sink := cfg.Sink
+	if cfg.Output != "" || cfg.Sink == nil {
+		format, ok := har.FormatForPath(cfg.Output)
+		if !ok {
+			return nil, &UsageError{Msg: fmt.Sprintf("output %q: the name must end in .har, .ndjson or .jsonl", cfg.Output)}
+		}
+		var err error
+		out, err = atomicfile.Create(cfg.Output)
+		if err != nil {
+			return nil, err
+		}
+		defer out.Abort()
+		w = har.NewWriter(out, format, cfg.Creator)
+		sink = func(e *capture.Exchange) error {
+			if err := w.Write(e); err != nil {
+				return err
+			}
+			if cfg.Sink != nil {
+				return cfg.Sink(e)
+			}
+			return nil
+		}
 	}
-	defer out.Abort()
-	w := har.NewWriter(out, format, cfg.Creator)
-	sink := func(e *capture.Exchange) error { return w.Write(e) }
 
 	res := &Result{Stats: capture.NewStats()}
 	if len(cfg.Reads) > 0 {
@@ -88,8 +104,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	} else if err := runLive(ctx, cfg, res, sink); err != nil {
 		return nil, err
 	}
-	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("write %s: %w", cfg.Output, err)
+	if w != nil {
+		if err := w.Close(); err != nil {
+			return nil, fmt.Errorf("write %s: %w", cfg.Output, err)
+		}
 	}
 	if cfg.Options.Redactor != nil {
 		res.Stats.Redacted = cfg.Options.Redactor.Count()
@@ -103,8 +121,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	if err := out.Commit(); err != nil {
-		return nil, err
+	if out != nil {
+		if err := out.Commit(); err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
 }
