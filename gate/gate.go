@@ -32,9 +32,10 @@ func Run(in Input) (*Report, error) {
 	for _, d := range in.Current {
 		cur[d.Service] = d
 	}
-	// One baseline and one service: they are each other's, whatever the
-	// baseline's title says.
-	if len(in.Baselines) == 1 && len(in.Current) == 1 {
+	// One hand-written baseline and one service: they are each other's,
+	// whatever the baseline's title says. (An inferred baseline names its
+	// service.)
+	if len(in.Baselines) == 1 && len(in.Current) == 1 && !in.Baselines[0].Inferred {
 		cur[in.Baselines[0].Service] = in.Current[0]
 	}
 	bases := append([]*Doc(nil), in.Baselines...)

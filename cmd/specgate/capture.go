@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/specgate/specgate/capture/filter"
 	"github.com/specgate/specgate/capture/har"
@@ -46,7 +47,7 @@ type captureFlags struct {
 }
 
 func (a *app) captureCmd() *cobra.Command {
-	f := &captureFlags{maxBody: 8 << 20, maxBuffered: 256 << 20, maxConnBuffer: 16 << 20, buffer: 64 << 20}
+	f := newCaptureFlags()
 	cmd := &cobra.Command{
 		Use:   "capture [flags] -w OUT [-- COMMAND [ARG...]]",
 		Short: "Capture HTTP exchanges from interfaces, namespaces or capture files",
@@ -84,30 +85,9 @@ read (TLS, HTTP/2, lost packets).`,
 			return a.runCapture(cmd, f, command)
 		},
 	}
+	f.register(cmd.Flags())
 	fl := cmd.Flags()
-	fl.StringArrayVarP(&f.interfaces, "interface", "i", nil, "interface to capture on, repeatable; \"any\" or none for all")
-	fl.StringVar(&f.netns, "netns", "", "network namespace to capture in (/proc/PID/ns/net, /var/run/netns/NAME)")
-	fl.StringVarP(&f.filter, "filter", "f", "", "packet filter, e.g. 'tcp port 8080 and host 10.0.0.7' (host, net, port, portrange, tcp, udp, and/or/not)")
-	fl.StringArrayVarP(&f.reads, "read", "r", nil, "read a pcap, pcapng, HAR or NDJSON file instead of capturing live, repeatable; - for stdin")
 	fl.StringVarP(&f.write, "write", "w", "", "output file: .har, .ndjson or .jsonl (required)")
-	fl.DurationVar(&f.duration, "duration", 0, "stop a live capture after this long")
-	fl.StringVar(&f.statsJSON, "stats-json", "", "also write the capture statistics as JSON to this file")
-	fl.Var(&f.maxBody, "max-body", "body bytes kept per message; longer bodies are truncated and flagged")
-	fl.Var(&f.maxBuffered, "max-buffered", "out-of-order bytes buffered over all connections")
-	fl.Var(&f.maxConnBuffer, "max-conn-buffer", "out-of-order bytes buffered per connection")
-	fl.IntVar(&f.maxConns, "max-conns", 65536, "connections tracked at once")
-	fl.Var(&f.buffer, "buffer", "kernel ring buffer per socket for live capture")
-	fl.IntVar(&f.snaplen, "snaplen", 262144, "bytes kept per packet in live capture")
-	fl.DurationVar(&f.gapTimeout, "gap-timeout", 2*time.Second, "how long to wait for a missing segment before skipping it")
-	fl.DurationVar(&f.idleTimeout, "idle-timeout", 2*time.Minute, "close connections idle for this long")
-	fl.DurationVar(&f.grace, "grace", time.Second, "after the command exits, keep capturing up to this long for exchanges in flight")
-	fl.StringArrayVar(&f.includeHosts, "include-host", nil, "keep only exchanges whose host matches this regexp, repeatable")
-	fl.StringArrayVar(&f.excludeHosts, "exclude-host", nil, "drop exchanges whose host matches this regexp, repeatable")
-	fl.StringArrayVar(&f.includePaths, "include-path", nil, "keep only exchanges whose path matches this regexp, repeatable")
-	fl.StringArrayVar(&f.excludePaths, "exclude-path", nil, "drop exchanges whose path matches this regexp, repeatable")
-	fl.BoolVar(&f.noRedact, "no-redact", false, "write secrets (credentials, cookies, tokens) as captured: unsafe")
-	fl.StringArrayVar(&f.redactHeaders, "redact-header", nil, "also redact the values of this header, repeatable")
-	fl.StringArrayVar(&f.redactKeys, "redact-key", nil, "also redact JSON, form and query values under this key, repeatable")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the summary")
 	return cmd
 }
@@ -119,37 +99,9 @@ func (a *app) runCapture(cmd *cobra.Command, f *captureFlags, command []string) 
 	if len(f.reads) > 0 && (len(f.interfaces) > 0 || f.netns != "" || f.duration > 0) {
 		return &usageError{fmt.Errorf("-r reads files: it cannot be combined with -i, --netns or --duration")}
 	}
-	expr, err := filter.Parse(f.filter)
+	opts, err := a.captureOptions(f, f.write)
 	if err != nil {
-		return &usageError{err}
-	}
-	ef, err := exchangeFilter(f)
-	if err != nil {
-		return &usageError{err}
-	}
-	opts := source.Options{
-		Stream: stream.Options{
-			HTTP:          http1.Options{MaxBody: int64(f.maxBody)},
-			MaxBuffered:   int64(f.maxBuffered),
-			MaxConnBuffer: int64(f.maxConnBuffer),
-			MaxConns:      f.maxConns,
-			GapTimeout:    f.gapTimeout,
-			IdleTimeout:   f.idleTimeout,
-		},
-		Filter:    expr,
-		Exchanges: ef,
-		Grace:     f.grace,
-		Live: live.Config{
-			Interfaces:  f.interfaces,
-			Netns:       f.netns,
-			Snaplen:     f.snaplen,
-			BufferBytes: int(f.buffer),
-		},
-	}
-	if f.noRedact {
-		fmt.Fprintf(a.stderr, "specgate: warning: --no-redact: credentials, cookies and tokens in the traffic will be written to %s as captured\n", f.write)
-	} else {
-		opts.Redactor = redact.New(redact.Options{ExtraHeaders: f.redactHeaders, ExtraKeys: f.redactKeys})
+		return err
 	}
 	cfg := session.Config{
 		Reads:     f.reads,
@@ -212,4 +164,73 @@ func exchangeFilter(f *captureFlags) (source.ExchangeFilter, error) {
 		}
 	}
 	return ef, nil
+}
+
+// newCaptureFlags returns capture flags with their defaults.
+func newCaptureFlags() *captureFlags {
+	return &captureFlags{maxBody: 8 << 20, maxBuffered: 256 << 20, maxConnBuffer: 16 << 20, buffer: 64 << 20}
+}
+
+// register adds the flags that choose and tune a capture (not its output).
+func (f *captureFlags) register(fl *pflag.FlagSet) {
+	fl.StringArrayVarP(&f.interfaces, "interface", "i", nil, "interface to capture on, repeatable; \"any\" or none for all")
+	fl.StringVar(&f.netns, "netns", "", "network namespace to capture in (/proc/PID/ns/net, /var/run/netns/NAME)")
+	fl.StringVarP(&f.filter, "filter", "f", "", "packet filter, e.g. 'tcp port 8080 and host 10.0.0.7' (host, net, port, portrange, tcp, udp, and/or/not)")
+	fl.StringArrayVarP(&f.reads, "read", "r", nil, "read a pcap, pcapng, HAR or NDJSON file instead of capturing live, repeatable; - for stdin")
+	fl.DurationVar(&f.duration, "duration", 0, "stop a live capture after this long")
+	fl.StringVar(&f.statsJSON, "stats-json", "", "also write the capture statistics as JSON to this file")
+	fl.Var(&f.maxBody, "max-body", "body bytes kept per message; longer bodies are truncated and flagged")
+	fl.Var(&f.maxBuffered, "max-buffered", "out-of-order bytes buffered over all connections")
+	fl.Var(&f.maxConnBuffer, "max-conn-buffer", "out-of-order bytes buffered per connection")
+	fl.IntVar(&f.maxConns, "max-conns", 65536, "connections tracked at once")
+	fl.Var(&f.buffer, "buffer", "kernel ring buffer per socket for live capture")
+	fl.IntVar(&f.snaplen, "snaplen", 262144, "bytes kept per packet in live capture")
+	fl.DurationVar(&f.gapTimeout, "gap-timeout", 2*time.Second, "how long to wait for a missing segment before skipping it")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", 2*time.Minute, "close connections idle for this long")
+	fl.DurationVar(&f.grace, "grace", time.Second, "after the command exits, keep capturing up to this long for exchanges in flight")
+	fl.StringArrayVar(&f.includeHosts, "include-host", nil, "keep only exchanges whose host matches this regexp, repeatable")
+	fl.StringArrayVar(&f.excludeHosts, "exclude-host", nil, "drop exchanges whose host matches this regexp, repeatable")
+	fl.StringArrayVar(&f.includePaths, "include-path", nil, "keep only exchanges whose path matches this regexp, repeatable")
+	fl.StringArrayVar(&f.excludePaths, "exclude-path", nil, "drop exchanges whose path matches this regexp, repeatable")
+	fl.BoolVar(&f.noRedact, "no-redact", false, "write secrets (credentials, cookies, tokens) as captured: unsafe")
+	fl.StringArrayVar(&f.redactHeaders, "redact-header", nil, "also redact the values of this header, repeatable")
+	fl.StringArrayVar(&f.redactKeys, "redact-key", nil, "also redact JSON, form and query values under this key, repeatable")
+}
+
+// options checks the capture flags and turns them into source options;
+// output names the file secrets would be written to, for the warning.
+func (a *app) captureOptions(f *captureFlags, output string) (source.Options, error) {
+	expr, err := filter.Parse(f.filter)
+	if err != nil {
+		return source.Options{}, &usageError{err}
+	}
+	ef, err := exchangeFilter(f)
+	if err != nil {
+		return source.Options{}, &usageError{err}
+	}
+	opts := source.Options{
+		Stream: stream.Options{
+			HTTP:          http1.Options{MaxBody: int64(f.maxBody)},
+			MaxBuffered:   int64(f.maxBuffered),
+			MaxConnBuffer: int64(f.maxConnBuffer),
+			MaxConns:      f.maxConns,
+			GapTimeout:    f.gapTimeout,
+			IdleTimeout:   f.idleTimeout,
+		},
+		Filter:    expr,
+		Exchanges: ef,
+		Grace:     f.grace,
+		Live: live.Config{
+			Interfaces:  f.interfaces,
+			Netns:       f.netns,
+			Snaplen:     f.snaplen,
+			BufferBytes: int(f.buffer),
+		},
+	}
+	if f.noRedact {
+		fmt.Fprintf(a.stderr, "specgate: warning: --no-redact: credentials, cookies and tokens in the traffic will be written to %s as captured\n", output)
+	} else {
+		opts.Redactor = redact.New(redact.Options{ExtraHeaders: f.redactHeaders, ExtraKeys: f.redactKeys})
+	}
+	return opts, nil
 }

@@ -1,0 +1,400 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/specgate/specgate/capture"
+	"github.com/specgate/specgate/capture/har"
+	"github.com/specgate/specgate/capture/session"
+	"github.com/specgate/specgate/gate"
+	"github.com/specgate/specgate/gate/render"
+	"github.com/specgate/specgate/infer"
+	"github.com/specgate/specgate/internal/atomicfile"
+	"github.com/specgate/specgate/internal/oserr"
+)
+
+// reportFlags are the flags that choose the gate's reports and policy.
+type reportFlags struct {
+	formats []string
+	policy  string
+}
+
+func (r *reportFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringArrayVar(&r.formats, "format", nil, "report format, repeatable: "+strings.Join(render.Formats(), ", ")+"; FORMAT=FILE writes it to FILE (default text to stdout)")
+	fl.StringVar(&r.policy, "policy", "", "policy file (default .specgate.yaml when there is one)")
+}
+
+// reportTarget is one report to write.
+type reportTarget struct{ format, file string }
+
+func (r *reportFlags) targets() ([]reportTarget, error) {
+	if len(r.formats) == 0 {
+		return []reportTarget{{format: "text"}}, nil
+	}
+	var out []reportTarget
+	stdout := 0
+	for _, f := range r.formats {
+		name, file, _ := strings.Cut(f, "=")
+		if _, ok := render.Lookup(name); !ok {
+			return nil, fmt.Errorf("--format %s: unknown format (want %s)", name, strings.Join(render.Formats(), ", "))
+		}
+		if file == "" {
+			stdout++
+		}
+		out = append(out, reportTarget{name, file})
+	}
+	if stdout > 1 {
+		return nil, errors.New("--format: only one report can go to stdout; write the others to files with FORMAT=FILE")
+	}
+	return out, nil
+}
+
+func (r *reportFlags) loadPolicy() (*gate.Policy, error) {
+	if r.policy == "" {
+		if _, err := os.Stat(".specgate.yaml"); err != nil {
+			return gate.DefaultPolicy(), nil
+		}
+		r.policy = ".specgate.yaml"
+	}
+	return gate.LoadPolicy(r.policy)
+}
+
+// writeReports renders the report in every target format: to files
+// atomically, or to stdout.
+func (a *app) writeReports(r *gate.Report, targets []reportTarget, specFile func(string) string) error {
+	for _, t := range targets {
+		o := render.Options{Tool: "specgate", Version: version, SpecFile: specFile}
+		if t.file == "" && t.format == "text" {
+			o.Color = isTerminal(a.stdout)
+		}
+		var buf bytes.Buffer
+		if err := render.Render(&buf, t.format, r, o); err != nil {
+			return err
+		}
+		if t.file == "" {
+			if _, err := a.stdout.Write(buf.Bytes()); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := atomicfile.WriteFile(t.file, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0 && os.Getenv("NO_COLOR") == ""
+}
+
+func (a *app) diffCmd() *cobra.Command {
+	rf := &reportFlags{}
+	cmd := &cobra.Command{
+		Use:   "diff BASE REVISION",
+		Short: "Compare two OpenAPI documents and classify every change",
+		Long: `Diff compares two OpenAPI documents (files, git:REF:PATH, or URLs) with
+oasdiff's breaking-change checks and, when they are documents specgate
+inferred, with what their sample counts show: renamed properties,
+properties no longer sent, operations no longer exercised.
+
+Exit codes: 0 no breaking changes, 1 breaking changes, 2 usage or input
+error.`,
+		Example: `  specgate diff git:origin/main:api/openapi.yaml api/openapi.yaml
+  specgate diff base.yaml new.yaml --format markdown=report.md --format json=report.json`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return &usageError{fmt.Errorf("want two documents: BASE and REVISION")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			targets, err := rf.targets()
+			if err != nil {
+				return &usageError{err}
+			}
+			pol, err := rf.loadPolicy()
+			if err != nil {
+				return &usageError{err}
+			}
+			var docs [2]*gate.Doc
+			for i, src := range args {
+				ds, err := gate.LoadDocs(cmd.Context(), src)
+				if err != nil {
+					return &usageError{err}
+				}
+				if len(ds) != 1 {
+					return &usageError{fmt.Errorf("%s: holds %d documents; diff compares one with one", src, len(ds))}
+				}
+				docs[i] = ds[0]
+			}
+			docs[1].Service = docs[0].Service
+			r, err := gate.Run(gate.Input{Baselines: docs[:1], Current: docs[1:], Policy: pol, Today: time.Now()})
+			if err != nil {
+				return &usageError{err}
+			}
+			if err := a.writeReports(r, targets, nil); err != nil {
+				return err
+			}
+			return exitFor(gate.ExitCode(r.Verdict, pol))
+		},
+	}
+	rf.register(cmd)
+	return cmd
+}
+
+func exitFor(code int) error {
+	if code == 0 {
+		return nil
+	}
+	return &exitError{code: code}
+}
+
+// checkFlags are the flags of 'specgate check'.
+type checkFlags struct {
+	capture   *captureFlags
+	report    reportFlags
+	baselines []string
+	update    bool
+	specs     string
+	write     string
+	quiet     bool
+}
+
+func (a *app) checkCmd() *cobra.Command {
+	f := &checkFlags{capture: newCaptureFlags()}
+	cmd := &cobra.Command{
+		Use:   "check --baseline SRC [flags] (-- COMMAND [ARG...] | --read FILE)",
+		Short: "Capture while the tests run, infer, and gate against the baseline",
+		Long: `Check is the whole gate: it captures the traffic while COMMAND (the
+integration tests) runs — or reads capture files with --read — infers one
+OpenAPI document per service, compares each with its baseline (a file for
+one service; a directory of <service>.yaml, or git:REF:PATH, for several)
+and writes the reports.
+
+With --update-baseline it writes the inferred documents as the new
+baseline instead (what a default-branch job does) and exits 0.
+
+Exit codes: 0 pass, 1 breaking changes, 2 usage or input error,
+3 inconclusive (no traffic reached a baselined service, or the capture
+lost data; .specgate.yaml's "inconclusive" can count it as pass or fail).
+When COMMAND fails, check reports and exits with COMMAND's status.`,
+		Example: `  # the gate in CI: capture loopback while the tests run
+  sudo specgate check --baseline api/specs/ -i lo -- go test ./integration/...
+
+  # a PR comment body and annotations besides the text report
+  specgate check --baseline git:origin/main:api/specs --read traffic.ndjson \
+    --format text --format markdown=report.md --format githubactions=annotations.txt
+
+  # on the default branch: record the baseline
+  sudo specgate check --baseline api/specs/ --update-baseline -i lo -- make integration-test`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var command []string
+			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+				command, args = args[dash:], args[:dash]
+			}
+			if len(args) > 0 {
+				return &usageError{fmt.Errorf("unexpected argument %q: put the command after --, or read files with --read", args[0])}
+			}
+			return a.runCheck(cmd.Context(), f, command)
+		},
+	}
+	f.capture.register(cmd.Flags())
+	f.report.register(cmd)
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.baselines, "baseline", nil, "baseline: a document, a directory of <service>.yaml, git:REF:PATH or a URL (required)")
+	fl.BoolVar(&f.update, "update-baseline", false, "write the inferred documents as the baseline (a directory, or the one file) instead of gating")
+	fl.StringVar(&f.specs, "specs", "", "also write the inferred documents to this directory")
+	fl.StringVarP(&f.write, "write", "w", "", "also write the captured exchanges to this file (.har, .ndjson)")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the capture summary")
+	return cmd
+}
+
+func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) error {
+	if len(f.baselines) == 0 {
+		return &usageError{errors.New("missing --baseline: name the baseline document or directory")}
+	}
+	if len(f.capture.reads) == 0 && len(command) == 0 {
+		return &usageError{errors.New("nothing to check: run the tests after -- COMMAND, or read captures with --read")}
+	}
+	targets, err := f.report.targets()
+	if err != nil {
+		return &usageError{err}
+	}
+	pol, err := f.report.loadPolicy()
+	if err != nil {
+		return &usageError{err}
+	}
+	var baselines []*gate.Doc
+	if !f.update {
+		for _, src := range f.baselines {
+			ds, err := gate.LoadDocs(ctx, src)
+			if err != nil {
+				return &usageError{err}
+			}
+			baselines = append(baselines, ds...)
+		}
+	} else if len(f.baselines) != 1 || strings.HasPrefix(f.baselines[0], "git:") || strings.Contains(f.baselines[0], "://") {
+		return &usageError{errors.New("--update-baseline writes one baseline: a file or a directory")}
+	}
+
+	opts, err := a.captureOptions(f.capture, "the reports")
+	if err != nil {
+		return err
+	}
+	var templates map[string][]string
+	for _, b := range baselines {
+		if templates == nil {
+			templates = map[string][]string{}
+		}
+		templates[b.Service] = infer.Templates(b.Spec)
+	}
+	if len(baselines) == 1 {
+		templates[""] = templates[baselines[0].Service]
+	}
+	in := infer.New(infer.Options{Baselines: templates, Secrets: opts.Redactor})
+	obs := newObserver(in)
+	cfg := session.Config{
+		Reads: f.capture.reads, Options: opts, Output: f.write, Sink: obs.put,
+		Duration: f.capture.duration, Command: command,
+		Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr,
+		Creator: har.Creator{Name: "specgate", Version: version}, Stop: a.signals,
+	}
+	if len(f.capture.reads) == 0 && !f.quiet {
+		cfg.Ready = func(ifaces []string) { fmt.Fprintf(a.stderr, "specgate: capturing on %v\n", ifaces) }
+	}
+	res, err := session.Run(ctx, cfg)
+	obs.close()
+	if err != nil {
+		if isUsage(err) {
+			return &usageError{err}
+		}
+		return err
+	}
+	if !f.quiet {
+		if err := res.Stats.WriteSummary(a.stderr); err != nil {
+			return err
+		}
+	}
+
+	current, err := inferredDocs(in)
+	if err != nil {
+		return err
+	}
+	if f.specs != "" {
+		if err := writeSpecs(in, f.specs, true); err != nil {
+			return err
+		}
+	}
+	if f.update {
+		return a.updateBaseline(in, f.baselines[0])
+	}
+
+	r, err := gate.Run(gate.Input{Baselines: baselines, Current: current, Health: health(res.Stats), Policy: pol, Today: time.Now()})
+	if err != nil {
+		return &usageError{err}
+	}
+	if err := a.writeReports(r, targets, nil); err != nil {
+		return err
+	}
+	if res.CommandRan && res.ExitCode != 0 {
+		return &exitError{code: res.ExitCode}
+	}
+	return exitFor(gate.ExitCode(r.Verdict, pol))
+}
+
+// inferredDocs renders every service's document and reads it back, as a
+// baseline is read.
+func inferredDocs(in *infer.Inferrer) ([]*gate.Doc, error) {
+	var docs []*gate.Doc
+	for _, n := range in.Services() {
+		b, err := infer.Marshal(in.Document(n), infer.Format{})
+		if err != nil {
+			return nil, err
+		}
+		d, err := gate.ParseDoc(b, "inferred:"+n)
+		if err != nil {
+			return nil, fmt.Errorf("the document inferred for %s: %v", n, err)
+		}
+		docs = append(docs, d)
+	}
+	return docs, nil
+}
+
+// writeSpecs writes every service's document to dir/<service>.yaml.
+func writeSpecs(in *infer.Inferrer, dir string, counts bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", dir, oserr.Cause(err))
+	}
+	names := infer.FileNames(in.Services(), ".yaml")
+	for _, n := range in.Services() {
+		b, err := infer.Marshal(in.Document(n), infer.Format{Clean: !counts})
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.WriteFile(filepath.Join(dir, names[n]), b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateBaseline writes the inferred documents as the baseline: into a
+// directory (one file per service), or into the one file when the traffic
+// holds one service.
+func (a *app) updateBaseline(in *infer.Inferrer, dst string) error {
+	services := in.Services()
+	if len(services) == 0 {
+		return &usageError{errors.New("no HTTP exchanges in this run: no baseline to write")}
+	}
+	if isDir(dst) || strings.HasSuffix(dst, "/") {
+		if err := writeSpecs(in, dst, true); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "specgate: baseline of %s written to %s\n", plural(len(services), "service"), dst)
+		return nil
+	}
+	if len(services) > 1 {
+		return &usageError{fmt.Errorf("the traffic holds %d services (%s): write the baseline to a directory (--baseline DIR/)", len(services), strings.Join(services, ", "))}
+	}
+	b, err := infer.Marshal(in.Document(services[0]), infer.Format{})
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(dst, b); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "specgate: baseline of %s written to %s\n", services[0], dst)
+	return nil
+}
+
+// health summarises a capture's statistics for the gate.
+func health(s *capture.Stats) *gate.Health {
+	t := s.Total()
+	h := &gate.Health{Exchanges: int64(s.Exchanges)}
+	h.Lost = int64(s.KernelDrops + t.Truncated + t.Incomplete + t.Unanswered + t.OrphanResponses + t.GaveUp)
+	if h.Exchanges > 0 {
+		h.LostRatio = float64(h.Lost) / float64(h.Exchanges)
+	} else if h.Lost > 0 {
+		h.LostRatio = 1
+	}
+	h.Notes = s.Explain()
+	return h
+}
