@@ -171,14 +171,38 @@ func compile(what string, s Selection) (selection, error) {
 	return out, nil
 }
 
+// Check is a check id and its default level.
+type Check struct {
+	ID    string
+	Level Level
+}
+
+// Checks lists every check a policy's severity may name, sorted by id:
+// oasdiff's and specgate's own.
+func Checks() []Check {
+	seen := map[string]bool{}
+	var out []Check
+	for _, r := range checker.GetAllRules() {
+		if !seen[r.Id] {
+			seen[r.Id] = true
+			out = append(out, Check{r.Id, levelOf(r.Level)})
+		}
+	}
+	for id, l := range OwnChecks {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, Check{id, l})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // knownChecks returns every check id a severity may name.
 func knownChecks() map[string]bool {
 	m := map[string]bool{}
-	for _, r := range checker.GetAllRules() {
-		m[r.Id] = true
-	}
-	for id := range OwnChecks {
-		m[id] = true
+	for _, c := range Checks() {
+		m[c.ID] = true
 	}
 	return m
 }

@@ -398,3 +398,25 @@ func health(s *capture.Stats) *gate.Health {
 	h.Notes = s.Explain()
 	return h
 }
+
+func (a *app) checksCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "checks",
+		Short: "List the check ids a policy's severity can name, with their levels",
+		Long: `Checks lists every check id, oasdiff's and specgate's own, with the level
+it reports at by default. A policy (.specgate.yaml) changes levels by id:
+
+  severity:
+    response-property-enum-value-added: info`,
+		Example: `  specgate checks | grep renamed`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, c := range gate.Checks() {
+				if _, err := fmt.Fprintf(a.stdout, "%-60s %s\n", c.ID, c.Level); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
