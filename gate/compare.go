@@ -394,13 +394,15 @@ func callersOf(docs ...*Doc) map[string][]string {
 				if m[k] != nil {
 					continue
 				}
-				x := ext(op.Extensions)
-				if cs, ok := x["callers"].([]any); ok {
+				switch cs := ext(op.Extensions)["callers"].(type) {
+				case []any: // read from a file
 					for _, c := range cs {
 						if s, ok := c.(string); ok {
 							m[k] = append(m[k], s)
 						}
 					}
+				case []string: // inferred in this process
+					m[k] = append(m[k], cs...)
 				}
 			}
 		}

@@ -120,10 +120,18 @@ func opsOf(paths *openapi3.Paths) map[string]*openapi3.Operation {
 func unroutedOf(doc *openapi3.T) map[string]bool {
 	m := map[string]bool{}
 	x := ext(doc.Extensions)
-	u, _ := x["unrouted"].(map[string]any)
-	for p, ops := range u {
-		if om, ok := ops.(map[string]any); ok {
-			for method := range om {
+	switch u := x["unrouted"].(type) {
+	case map[string]any: // read from a file
+		for p, ops := range u {
+			if om, ok := ops.(map[string]any); ok {
+				for method := range om {
+					m[strings.ToLower(method)+" "+normPath(p)] = true
+				}
+			}
+		}
+	case map[string]map[string]*openapi3.Operation: // inferred in this process
+		for p, ops := range u {
+			for method := range ops {
 				m[strings.ToLower(method)+" "+normPath(p)] = true
 			}
 		}

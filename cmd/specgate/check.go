@@ -294,10 +294,7 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 		}
 	}
 
-	current, err := inferredDocs(in)
-	if err != nil {
-		return err
-	}
+	current := inferredDocs(in)
 	if f.specs != "" {
 		if err := writeSpecs(in, f.specs, true); err != nil {
 			return err
@@ -320,22 +317,14 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 	return exitFor(gate.ExitCode(r.Verdict, pol))
 }
 
-// inferredDocs renders every service's document and reads it back, as a
-// baseline is read.
-func inferredDocs(in *infer.Inferrer) ([]*gate.Doc, error) {
+// inferredDocs returns every service's document as inference holds it:
+// the gate reads it in memory, without writing and parsing it again.
+func inferredDocs(in *infer.Inferrer) []*gate.Doc {
 	var docs []*gate.Doc
 	for _, n := range in.Services() {
-		b, err := infer.Marshal(in.Document(n), infer.Format{})
-		if err != nil {
-			return nil, err
-		}
-		d, err := gate.ParseDoc(b, "inferred:"+n)
-		if err != nil {
-			return nil, fmt.Errorf("the document inferred for %s: %v", n, err)
-		}
-		docs = append(docs, d)
+		docs = append(docs, gate.NewDoc(in.Document(n), "inferred:"+n, n))
 	}
-	return docs, nil
+	return docs
 }
 
 // writeSpecs writes every service's document to dir/<service>.yaml.
