@@ -25,9 +25,15 @@ func invisible(r rune) bool {
 // \u202e) and invalid UTF-8 as U+FFFD, so a string from a report can
 // neither move a terminal's cursor, colour it, nor reorder what follows.
 func visible(s string) string {
+	return visibleExcept(s, "")
+}
+
+// visibleExcept is visible, keeping the characters in keep as they are.
+func visibleExcept(s, keep string) string {
+	hidden := func(r rune) bool { return invisible(r) && !strings.ContainsRune(keep, r) }
 	clean := true
 	for _, r := range s {
-		if r == utf8.RuneError || invisible(r) {
+		if r == utf8.RuneError || hidden(r) {
 			clean = false
 			break
 		}
@@ -37,7 +43,7 @@ func visible(s string) string {
 	}
 	var b strings.Builder
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
-		if !invisible(r) {
+		if !hidden(r) {
 			b.WriteRune(r)
 			continue
 		}
@@ -104,7 +110,7 @@ func markdownEscape(s string, code bool) string {
 		case strings.ContainsRune("\\`*_[]~#$", r):
 			b.WriteByte('\\')
 			b.WriteRune(r)
-		case lead && (r == '-' || r == '+'), digits && (r == '.' || r == ')'):
+		case lead && (r == '-' || r == '+'), digits && (r == '.' || r == ')') && blankAfter(s[i+1:]):
 			b.WriteByte('\\')
 			b.WriteRune(r)
 		case r == '@' && !code && i+1 < len(s) && wordByte(s[i+1]):
@@ -116,6 +122,12 @@ func markdownEscape(s string, code bool) string {
 		lead = false
 	}
 	return b.String()
+}
+
+// blankAfter tells whether rest starts with white space or is empty: what
+// makes "1." a list marker.
+func blankAfter(rest string) bool {
+	return rest == "" || rest[0] == ' ' || rest[0] == '\t' || rest[0] == '\n' || rest[0] == '\r'
 }
 
 func wordByte(c byte) bool {
@@ -138,9 +150,10 @@ func clip(s string, n int) string {
 }
 
 // workflowData escapes the message of a GitHub Actions workflow command,
-// as the runner unescapes it.
+// as the runner unescapes it. Control characters other than line ends and
+// tabs are shown escaped, as visible does, so none reaches the log.
 func workflowData(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = visibleExcept(s, "\r\n\t")
 	s = strings.ReplaceAll(s, "%", "%25")
 	s = strings.ReplaceAll(s, "\r", "%0D")
 	return strings.ReplaceAll(s, "\n", "%0A")

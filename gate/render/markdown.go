@@ -63,7 +63,7 @@ func (m mdWriter) report(r *gate.Report, o Options) {
 		blockingN += len(g.blocking)
 	}
 	m.b.WriteString(Marker + "\n")
-	head := "**" + mdText(o.title()) + ": " + mdText(verdictWord(r.Verdict)) + "**"
+	head := "**" + m.text(o.title()) + ": " + m.text(verdictWord(r.Verdict)) + "**"
 	if s := summary(r); s != "" {
 		head += " — " + m.text(s)
 	}
@@ -71,7 +71,9 @@ func (m mdWriter) report(r *gate.Report, o Options) {
 	m.reasons(gs)
 	if blockingN > 0 {
 		m.breaking(gs, blockingN)
-		m.details(plural(m.countOther(gs), "other change", "other changes"), func() { m.other(gs, false) })
+		if n := m.countOther(gs); n > 0 {
+			m.details(plural(n, "other change", "other changes"), func() { m.other(gs, false) })
+		}
 		m.coverage(gs)
 		m.capture(r.Capture)
 		m.accepted(gs)
@@ -117,16 +119,18 @@ func (m mdWriter) details(summary string, body func()) {
 // more writes "and N more ..." after a list or table cut at the limit.
 func (m mdWriter) more(total int, what string) {
 	if total > m.limit {
-		m.para("_and " + strconv.Itoa(total-m.limit) + " more " + what + "_")
+		m.para("and " + strconv.Itoa(total-m.limit) + " more " + what)
 	}
 }
 
 func (m mdWriter) reasons(gs []*group) {
 	var lines []string
 	for _, g := range gs {
-		if s := g.service; s != nil && s.Verdict != gate.Pass && s.Reason != "" {
-			lines = append(lines, "- "+m.code(serviceName(g.name))+" "+mdText(verdictWord(s.Verdict))+": "+m.text(s.Reason))
+		s := g.service
+		if s == nil || s.Reason == "" || s.Verdict == gate.Pass || s.Verdict == gate.Fail && len(g.blocking) > 0 {
+			continue
 		}
+		lines = append(lines, "- "+m.code(serviceName(g.name))+" "+m.text(verdictWord(s.Verdict))+": "+m.text(s.Reason))
 	}
 	if len(lines) == 0 {
 		return
@@ -150,7 +154,7 @@ func (m mdWriter) table(header []string, rows [][]string) {
 
 // change is the "Change" cell: the kind in bold, where, and the message.
 func (m mdWriter) change(c gate.Change) string {
-	s := "**" + mdText(changeKind(c)) + "**"
+	s := "**" + m.text(changeKind(c)) + "**"
 	if c.Location != "" {
 		s += " " + m.code(c.Location)
 	}
@@ -230,9 +234,6 @@ func (m mdWriter) hasCoverage(gs []*group) bool {
 func (m mdWriter) other(gs []*group, heading bool) {
 	total := m.countOther(gs)
 	if total == 0 {
-		if !heading {
-			m.para("No other changes.")
-		}
 		return
 	}
 	if heading {
@@ -244,7 +245,7 @@ func (m mdWriter) other(gs []*group, heading bool) {
 			if len(rows) == m.limit {
 				break
 			}
-			rows = append(rows, []string{m.code(serviceName(g.name)), m.code(c.Operation), mdText(string(c.Level)), m.change(c), m.fromTo(c)})
+			rows = append(rows, []string{m.code(serviceName(g.name)), m.code(c.Operation), m.text(string(c.Level)), m.change(c), m.fromTo(c)})
 		}
 	}
 	m.table([]string{"Service", "Operation", "Level", "Change", "From → To"}, rows)

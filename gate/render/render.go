@@ -29,8 +29,8 @@ type Options struct {
 	// Color turns on ANSI colours in the text format; the caller decides,
 	// from whether the output is a terminal. Other formats ignore it.
 	Color bool
-	// Title starts the verdict line ("specgate: FAIL — ..."); "specgate"
-	// when empty.
+	// Title starts the verdict line ("specgate: FAIL — ...") and names
+	// JUnit's root; "specgate" when empty.
 	Title string
 	// MaxChanges caps the rows of each markdown table (and the items of
 	// each markdown list), the rest summed up as "and N more":
@@ -41,9 +41,8 @@ type Options struct {
 	// Quality issues and workflow annotations. It may be nil, and may
 	// return "" for a service it does not know.
 	SpecFile func(service string) string
-	// Tool and Version name the program in machine formats (SARIF's
-	// driver, Code Quality's engine, JUnit's root); Tool is "specgate"
-	// when empty.
+	// Tool and Version name the program in SARIF's driver (and Tool in
+	// Code Quality's engine_name); Tool is "specgate" when empty.
 	Tool    string
 	Version string
 }
@@ -338,7 +337,7 @@ func healthLine(h *gate.Health) string {
 		s = "1 exchange"
 	}
 	s += ", " + strconv.FormatInt(h.Lost, 10) + " lost"
-	if h.Lost != 0 && !math.IsNaN(h.LostRatio) && !math.IsInf(h.LostRatio, 0) {
+	if h.Lost != 0 && h.Exchanges > 0 && !math.IsNaN(h.LostRatio) && !math.IsInf(h.LostRatio, 0) {
 		s += " (" + strconv.FormatFloat(h.LostRatio*100, 'f', 2, 64) + "%)"
 	}
 	return s
@@ -370,13 +369,14 @@ func fromTo(from, to string) string {
 }
 
 // fingerprints gives every change a fingerprint unique within the report:
-// its own, or one made from what identifies it when it has none, and a
-// derived one when an earlier change already took it.
+// its own (as valid UTF-8, as JSON and XML carry it), or one made from
+// what identifies it when it has none, and a derived one when an earlier
+// change already took it.
 func fingerprints(changes []gate.Change) []string {
 	out := make([]string, len(changes))
 	seen := make(map[string]bool, len(changes))
 	for i, c := range changes {
-		fp := c.Fingerprint
+		fp := strings.ToValidUTF8(c.Fingerprint, "\uFFFD")
 		if fp == "" {
 			fp = hash(c.Service, c.ID, c.Operation, c.Location, c.From, c.To)
 		}
