@@ -308,7 +308,15 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 	if err != nil {
 		return &usageError{err}
 	}
-	if err := a.writeReports(r, targets, nil); err != nil {
+	// Annotations and code-scanning results point at each service's
+	// baseline file, where it is one.
+	files := map[string]string{}
+	for _, b := range baselines {
+		if !strings.Contains(b.Source, ":") {
+			files[b.Service] = filepath.ToSlash(b.Source)
+		}
+	}
+	if err := a.writeReports(r, targets, func(s string) string { return files[s] }); err != nil {
 		return err
 	}
 	if res.CommandRan && res.ExitCode != 0 {
