@@ -212,9 +212,15 @@ func TestDemoVariants(t *testing.T) {
 		want    func(gate.Change) bool
 	}{
 		{"v1-removed-field", func(c gate.Change) bool { return c.Kind == gate.KindRemoved && c.From == "priority" }},
-		{"v1-type-change", func(c gate.Change) bool { return c.Kind == gate.KindTypeChanged && strings.Contains(c.Location+c.Message, "priority") }},
-		{"v1-new-required", func(c gate.Change) bool { return c.ID == gate.IDRequestRejected && strings.HasPrefix(c.Operation, "POST /todos") }},
-		{"v1-removed-op", func(c gate.Change) bool { return c.Kind == gate.KindRemoved && strings.HasPrefix(c.Operation, "PUT /todos/") }},
+		{"v1-type-change", func(c gate.Change) bool {
+			return c.Kind == gate.KindTypeChanged && strings.Contains(c.Location+c.Message, "priority")
+		}},
+		{"v1-new-required", func(c gate.Change) bool {
+			return c.ID == gate.IDRequestRejected && strings.HasPrefix(c.Operation, "POST /todos")
+		}},
+		{"v1-removed-op", func(c gate.Change) bool {
+			return c.Kind == gate.KindRemoved && strings.HasPrefix(c.Operation, "PUT /todos/")
+		}},
 	} {
 		d.start(c.version)
 		r, code, _ := d.check(c.version, base)
