@@ -37,7 +37,12 @@ var OwnChecks = map[string]Level{
 // classifies every change. Both documents are changed (pruned) in place:
 // pass copies when they are needed afterwards.
 func Compare(base, cur *Doc, pol *Policy) ([]Change, Coverage, error) {
-	ev := prune(base, cur, int64(pol.MinSamples))
+	// Only a document inferred from traffic is evidence of what a run did
+	// not exercise; two written documents are compared as they are.
+	ev := &evidence{minSamples: int64(pol.MinSamples)}
+	if cur.Inferred {
+		ev = prune(base, cur, int64(pol.MinSamples))
+	}
 	s1 := &load.SpecInfo{Url: base.Source, Spec: base.Spec}
 	s2 := &load.SpecInfo{Url: cur.Source, Spec: cur.Spec}
 	d, srcs, err := diff.GetWithOperationsSourcesMap(diff.NewConfig(), s1, s2)

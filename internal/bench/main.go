@@ -132,6 +132,9 @@ func runAll(n int, dir string, liveFor time.Duration, inferN int) error {
 			return err
 		}
 	}
+	if err := gateBench(dir, 1500); err != nil {
+		return err
+	}
 	if liveFor > 0 {
 		if os.Geteuid() != 0 {
 			fmt.Println("\n== live: skipped, needs root")
