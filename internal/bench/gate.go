@@ -87,8 +87,6 @@ func gateBench(dir string, ops int) error {
 	}
 	fmt.Printf("%-40s %8.2f %9d   (%.0f MB allocated)\n", "specgate gate (in process, best of 3)", sg.wall.Seconds(), sg.changes, float64(sg.alloc)/1e6)
 	fmt.Printf("specgate: %d breaking of %d changes at every level; oasdiff counts warning and above\n", sg.breaking, sg.changes)
-	fmt.Println("(specgate takes the revision for this run's traffic: without x-specgate counts it is no evidence that an")
-	fmt.Println("operation or a response property is gone, so those are set aside where oasdiff reports them)")
 
 	ph, err := gatePhases(basePath, revPath, gateRuns)
 	if err != nil {
