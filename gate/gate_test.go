@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -314,5 +316,25 @@ paths:
 	}
 	if !ids["api-path-removed-without-deprecation"] && !ids["api-removed-without-deprecation"] || !ids["response-required-property-removed"] {
 		t.Errorf("written documents:%s", dump(rep))
+	}
+}
+
+// TestLoadURL: a baseline served over HTTP; a missing one is one line.
+func TestLoadURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/openapi.yaml" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte("openapi: 3.0.3\ninfo: {title: served, version: '1'}\npaths: {}\n"))
+	}))
+	defer srv.Close()
+	docs, err := gate.LoadDocs(context.Background(), srv.URL+"/openapi.yaml")
+	if err != nil || len(docs) != 1 || docs[0].Service != "served" {
+		t.Fatalf("docs %v, err %v", docs, err)
+	}
+	_, err = gate.LoadDocs(context.Background(), srv.URL+"/nope.yaml")
+	if err == nil || !strings.Contains(err.Error(), "404 Not Found") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("missing baseline: %v", err)
 	}
 }
