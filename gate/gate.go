@@ -70,7 +70,7 @@ func Run(in Input) (*Report, error) {
 		s.Verdict = Pass
 		if s.Breaking > 0 {
 			s.Verdict = Fail
-			s.Reason = fmt.Sprintf("%s", plural(s.Breaking, "breaking change"))
+			s.Reason = plural(s.Breaking, "breaking change")
 		}
 		r.Breaking += s.Breaking
 		r.Changes = append(r.Changes, changes...)
