@@ -3,7 +3,6 @@ package gate
 import (
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -426,6 +425,3 @@ func without(list []string, s string) []string {
 func statusList(codes []string) string {
 	return strings.Join(codes, ", ")
 }
-
-// itoa is strconv.FormatInt for counts.
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

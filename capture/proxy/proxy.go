@@ -1,13 +1,13 @@
-// Package proxy is the unprivileged capture source: a reverse proxy that the
-// tests talk to instead of the service. It takes HTTP/1.x requests, forwards
-// them to the upstream service unchanged in meaning and gives one redacted
-// capture.Exchange per request, plus the statistics of the capture.
+// Package proxy takes the HTTP/1.x requests of tests pointed at it, forwards
+// them unchanged to the service and gives one capture.Exchange per request.
 //
-// A recorded exchange holds each message as its sender sent it: the request
-// as the client sent it to the proxy (target, Host and headers as received),
-// the response as the service sent it (hop-by-hop headers included, which
-// the proxy itself does not pass on). Bodies stream through and are never
-// held whole: at most Options.MaxBody bytes of each are kept for the record.
+// It is the capture source for machines where live capture is not allowed:
+// a reverse proxy, which needs no privileges. A recorded exchange holds each
+// message as its sender sent it: the request as the client sent it to the
+// proxy (target, Host and headers as received), the response as the service
+// sent it (hop-by-hop headers included, which the proxy itself does not
+// pass on). Bodies stream through and are never held whole: at most
+// Options.MaxBody bytes of each are kept for the record.
 package proxy
 
 import (
@@ -97,11 +97,18 @@ type Proxy struct {
 	done   bool          // Serve has returned: the sink is not called again
 }
 
-// New returns a Proxy that forwards to o.Upstream, counts what it records in
-// stats (which it owns until Serve returns; nil counts nowhere) and passes
-// each exchange to sink once its response has been relayed to the client.
-// Calls to sink are serialized, in the order responses complete; an error
-// from sink stops Serve, which returns it. A nil sink discards exchanges.
+// New returns a Proxy that forwards to o.Upstream and passes each exchange,
+// redacted, to sink once its response has been relayed to the client. Calls
+// to sink are serialized, in the order responses complete; an error from
+// sink stops Serve, which returns it. A nil sink discards exchanges.
+//
+// stats (which the Proxy owns until Serve returns; nil counts nowhere)
+// counts per upstream address, as the other capture sources do: exchanges,
+// body bytes, truncated and incomplete messages, upgrades, and connections
+// opened to the upstream. A request the upstream did not answer (it could
+// not be reached, or failed before its response began) is not recorded:
+// the client gets a 502 from the proxy, and stats count it as unanswered. A
+// request whose client left before the answer counts as incomplete.
 func New(o Options, stats *capture.Stats, sink func(*capture.Exchange) error) (*Proxy, error) {
 	u, err := checkUpstream(o.Upstream)
 	if err != nil {
