@@ -108,7 +108,11 @@ func (c *classifier) pairRenames() []rename {
 			if !compatible(r.schema, a.schema) {
 				continue
 			}
-			if s := similarity(r.name, a.name); s >= 0 && s < bestScore {
+			s := similarity(r.name, a.name)
+			if s < 0 && sameValues(r.schema, a.schema) {
+				s = 4 // unlike names, but the same few values: the same field
+			}
+			if s >= 0 && s < bestScore {
 				best, bestScore = i, s
 			}
 		}
@@ -335,6 +339,49 @@ func typesOf(s *openapi3.Schema) string {
 	t := append([]string(nil), s.Type.Slice()...)
 	sort.Strings(t)
 	return strings.Join(t, ",")
+}
+
+// sameValues reports whether two string properties took the same few
+// values: the same enum, or the same candidate values that specgate keeps
+// while there are too few samples for an enum. That fingerprint survives a
+// rename to an unrelated name ("state" to "status").
+func sameValues(a, b *openapi3.Schema) bool {
+	va, vb := valuesOf(a), valuesOf(b)
+	if len(va) == 0 || len(va) != len(vb) {
+		return false
+	}
+	for i := range va {
+		if va[i] != vb[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func valuesOf(s *openapi3.Schema) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range s.Enum {
+		if v, ok := e.(string); ok {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		switch vs := ext(s.Extensions)["values"].(type) {
+		case []any:
+			for _, v := range vs {
+				if x, ok := v.(string); ok {
+					out = append(out, x)
+				}
+			}
+		case []string:
+			out = append(out, vs...)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // similarity scores how alike two property names are, lower is closer;

@@ -338,3 +338,15 @@ func TestLoadURL(t *testing.T) {
 		t.Errorf("missing baseline: %v", err)
 	}
 }
+
+// TestRenameByValues: a property renamed to an unrelated name is still a
+// rename when it carries the same few values.
+func TestRenameByValues(t *testing.T) {
+	base := recorded(t, "users")
+	cur := mutate(base, nil, replace(`"role":`, `"kind":`))
+	rep := run(t, base, cur, nil)
+	b := breaking(rep)
+	if len(b) != 1 || b[0].Kind != gate.KindRenamed || b[0].From != "role" || b[0].To != "kind" {
+		t.Errorf("role renamed to kind:%s", dump(rep))
+	}
+}
