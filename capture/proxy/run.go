@@ -9,11 +9,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"syscall"
 
 	"github.com/specgate/specgate/capture"
 	"github.com/specgate/specgate/capture/har"
 	"github.com/specgate/specgate/internal/atomicfile"
+	"github.com/specgate/specgate/internal/command"
 	"github.com/specgate/specgate/internal/oserr"
 )
 
@@ -161,7 +161,8 @@ func listenURL(a net.Addr) string {
 
 // runCommand runs the command to its end, forwarding stop signals to it.
 // When the proxy stops first (its sink failed), it kills the command and
-// returns done with the proxy's error.
+// returns done with the proxy's error. (command.Run serves captures,
+// whose end is a signal; the proxy's end carries an error to report.)
 func runCommand(ctx context.Context, cfg Config, url string, served <-chan error) (code int, done bool, err error) {
 	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Stdin, cfg.Stdout, cfg.Stderr
@@ -174,7 +175,7 @@ func runCommand(ctx context.Context, cfg Config, url string, served <-chan error
 	for {
 		select {
 		case err := <-waited:
-			code, err := exitCode(cmd, err)
+			code, err := command.ExitCode(cmd, err)
 			return code, false, err
 		case sig := <-cfg.Stop:
 			_ = cmd.Process.Signal(sig)
@@ -189,19 +190,4 @@ func runCommand(ctx context.Context, cfg Config, url string, served <-chan error
 			return 0, true, err
 		}
 	}
-}
-
-// exitCode is the command's exit status, 128+N when signal N killed it.
-func exitCode(cmd *exec.Cmd, err error) (int, error) {
-	if err == nil {
-		return 0, nil
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
-			return 128 + int(st.Signal()), nil
-		}
-		return ee.ExitCode(), nil
-	}
-	return 0, fmt.Errorf("wait for %s: %w", cmd.Path, err)
 }

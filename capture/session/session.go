@@ -10,15 +10,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"syscall"
 	"time"
 
 	"github.com/specgate/specgate/capture"
 	"github.com/specgate/specgate/capture/har"
 	"github.com/specgate/specgate/capture/source"
 	"github.com/specgate/specgate/internal/atomicfile"
-	"github.com/specgate/specgate/internal/oserr"
+	"github.com/specgate/specgate/internal/command"
 )
 
 // Config describes one capture.
@@ -186,42 +184,13 @@ func runLive(ctx context.Context, cfg Config, res *Result, sink source.Sink) err
 // A capture that ends first (it failed) kills the command; the caller
 // reports the capture's error.
 func runCommand(ctx context.Context, cfg Config, timeout <-chan time.Time, capDone <-chan struct{}) (int, error) {
-	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Stdin, cfg.Stdout, cfg.Stderr
-	if err := cmd.Start(); err != nil {
-		return 0, &UsageError{Msg: fmt.Sprintf("run %s: %v", cfg.Command[0], oserr.Cause(err))}
+	code, _, err := command.Run(ctx, command.Spec{
+		Args: cfg.Command, Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
+		Stop: cfg.Stop, Timeout: timeout, Abort: capDone,
+	})
+	var se *command.StartError
+	if errors.As(err, &se) {
+		return 0, &UsageError{Msg: se.Msg}
 	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	for {
-		select {
-		case err := <-waited:
-			return exitCode(cmd, err)
-		case sig := <-cfg.Stop:
-			_ = cmd.Process.Signal(sig)
-		case <-timeout:
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			timeout = nil
-		case <-ctx.Done():
-			_ = cmd.Process.Kill()
-		case <-capDone:
-			_ = cmd.Process.Kill()
-			<-waited
-			return 0, nil
-		}
-	}
-}
-
-func exitCode(cmd *exec.Cmd, err error) (int, error) {
-	if err == nil {
-		return 0, nil
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if st, ok := ee.Sys().(syscall.WaitStatus); ok && st.Signaled() {
-			return 128 + int(st.Signal()), nil
-		}
-		return ee.ExitCode(), nil
-	}
-	return 0, fmt.Errorf("wait for %s: %w", cmd.Path, err)
+	return code, err
 }
