@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/specgate/specgate/capture"
 	"github.com/specgate/specgate/capture/filter"
 	"github.com/specgate/specgate/capture/har"
 	"github.com/specgate/specgate/capture/http1"
@@ -132,13 +133,19 @@ func (a *app) runCapture(cmd *cobra.Command, f *captureFlags, command []string) 
 		}
 		return err
 	}
-	if !f.quiet {
-		if err := res.Stats.WriteSummary(a.stderr); err != nil {
+	return a.captureDone(res.Stats, f.quiet, res.CommandRan, res.ExitCode)
+}
+
+// captureDone prints a capture's summary (unless quiet) and returns the
+// status of the command it wrapped, if that failed.
+func (a *app) captureDone(stats *capture.Stats, quiet, ran bool, code int) error {
+	if !quiet {
+		if err := stats.WriteSummary(a.stderr); err != nil {
 			return err
 		}
 	}
-	if res.CommandRan && res.ExitCode != 0 {
-		return &exitError{code: res.ExitCode}
+	if ran && code != 0 {
+		return &exitError{code: code}
 	}
 	return nil
 }

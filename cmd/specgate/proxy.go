@@ -141,15 +141,7 @@ func (a *app) runProxy(cmd *cobra.Command, f *proxyFlags, command []string) erro
 		}
 		return err
 	}
-	if !f.quiet {
-		if err := res.Stats.WriteSummary(a.stderr); err != nil {
-			return err
-		}
-	}
-	if res.CommandRan && res.ExitCode != 0 {
-		return &exitError{code: res.ExitCode}
-	}
-	return nil
+	return a.captureDone(res.Stats, f.quiet, res.CommandRan, res.ExitCode)
 }
 
 // parseUpstream reads the --upstream URL; "host:port" alone means http.
