@@ -14,6 +14,8 @@
 # password); otherwise, or with DEMO_PROXY=1, the tests call the services
 # through 'specgate proxy', the unprivileged tap. The todo service keeps its
 # todos in memory, or in Redis with REDIS_URL=redis://host:port/db.
+# (With the taps, check --proxy LISTEN=UPSTREAM runs them while the tests
+# run.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -97,10 +99,10 @@ run() {
 	else
 		# One tap in front of each service: the todo service's calls to the
 		# statistics service go through the second.
-		"$dir/specgate" proxy -q --listen "127.0.0.1:$((stats_port + 10000))" --upstream "http://127.0.0.1:$stats_port" -w "$dir/stats-$version.ndjson" -- \
-			"$dir/specgate" proxy -q --listen "127.0.0.1:$((port + 10000))" --upstream "http://127.0.0.1:$port" -w "$dir/todo-$version.ndjson" -- \
-			"${client[@]}" >"$dir/client-$version.log" 2>&1 || true
-		"$dir/specgate" check -q "$@" --read "$dir/todo-$version.ndjson" --read "$dir/stats-$version.ndjson" || status=$?
+		"$dir/specgate" check -q "$@" \
+			--proxy "127.0.0.1:$((port + 10000))=http://127.0.0.1:$port" \
+			--proxy "127.0.0.1:$((stats_port + 10000))=http://127.0.0.1:$stats_port" \
+			-- "${client[@]}" || status=$?
 	fi
 	return $status
 }

@@ -6,20 +6,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/specgate/specgate/capture"
 	"github.com/specgate/specgate/capture/har"
+	"github.com/specgate/specgate/capture/proxy"
 	"github.com/specgate/specgate/capture/session"
+	"github.com/specgate/specgate/capture/source"
 	"github.com/specgate/specgate/gate"
 	"github.com/specgate/specgate/gate/render"
 	"github.com/specgate/specgate/infer"
 	"github.com/specgate/specgate/internal/atomicfile"
+	cmdrun "github.com/specgate/specgate/internal/command"
 	"github.com/specgate/specgate/internal/oserr"
 )
 
@@ -176,6 +181,7 @@ type checkFlags struct {
 	specs     string
 	write     string
 	quiet     bool
+	proxies   []string
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -224,6 +230,7 @@ When COMMAND fails, check reports and exits with COMMAND's status.`,
 	fl.StringVar(&f.specs, "specs", "", "also write the inferred documents to this directory")
 	fl.StringVarP(&f.write, "write", "w", "", "also write the captured exchanges to this file (.har, .ndjson)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the capture summary")
+	fl.StringArrayVar(&f.proxies, "proxy", nil, "instead of capturing, put a reverse-proxy tap LISTEN=UPSTREAM in front of a service while COMMAND runs, repeatable (the tests call LISTEN)")
 	return cmd
 }
 
@@ -280,7 +287,12 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 	if len(f.capture.reads) == 0 && !f.quiet {
 		cfg.Ready = func(ifaces []string) { fmt.Fprintf(a.stderr, "specgate: capturing on %v\n", ifaces) }
 	}
-	res, err := session.Run(ctx, cfg)
+	var res *session.Result
+	if len(f.proxies) > 0 {
+		res, err = a.runProxies(ctx, f, opts, command, obs.put)
+	} else {
+		res, err = session.Run(ctx, cfg)
+	}
 	obs.close()
 	if err != nil {
 		if isUsage(err) {
@@ -323,6 +335,69 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 		return &exitError{code: res.ExitCode}
 	}
 	return exitFor(gate.ExitCode(r.Verdict, pol))
+}
+
+// runProxies runs a reverse-proxy tap per --proxy while the command runs,
+// handing every exchange to sink.
+func (a *app) runProxies(ctx context.Context, f *checkFlags, opts source.Options, command []string, sink source.Sink) (*session.Result, error) {
+	if len(command) == 0 || len(f.capture.reads) > 0 || len(f.capture.interfaces) > 0 || f.capture.netns != "" || f.write != "" {
+		return nil, &usageError{errors.New("--proxy taps the traffic of -- COMMAND: it cannot be combined with --read, -i, --netns or -w")}
+	}
+	var mu sync.Mutex
+	locked := func(e *capture.Exchange) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return sink(e)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	res := &session.Result{Stats: capture.NewStats()}
+	type tap struct {
+		stats *capture.Stats
+		done  chan error
+	}
+	var taps []tap
+	for _, spec := range f.proxies {
+		listen, upstream, ok := strings.Cut(spec, "=")
+		if !ok || listen == "" || upstream == "" {
+			return nil, &usageError{fmt.Errorf("--proxy %q: want LISTEN=UPSTREAM, e.g. 127.0.0.1:9080=http://127.0.0.1:8080", spec)}
+		}
+		up, err := parseUpstream(upstream)
+		if err != nil {
+			return nil, &usageError{err}
+		}
+		t := tap{stats: capture.NewStats(), done: make(chan error, 1)}
+		p, err := proxy.New(proxy.Options{Upstream: up, MaxBody: int64(f.capture.maxBody), Redactor: opts.Redactor}, t.stats, locked)
+		if err != nil {
+			return nil, &usageError{fmt.Errorf("--proxy %s: %v", spec, err)}
+		}
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			return nil, &usageError{fmt.Errorf("--proxy %s: %v", spec, oserr.Cause(err))}
+		}
+		go func() { t.done <- p.Serve(sctx, ln) }()
+		taps = append(taps, t)
+		if !f.quiet {
+			fmt.Fprintf(a.stderr, "specgate: proxying %s -> %s\n", ln.Addr(), up.Redacted())
+		}
+	}
+	code, _, err := cmdrun.Run(ctx, cmdrun.Spec{Args: command, Stdin: a.stdin, Stdout: a.stdout, Stderr: a.stderr, Stop: a.signals})
+	stop()
+	for _, t := range taps {
+		if serr := <-t.done; serr != nil && err == nil {
+			err = serr
+		}
+		res.Stats.Merge(t.stats)
+	}
+	var se *cmdrun.StartError
+	if errors.As(err, &se) {
+		return nil, &usageError{err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.CommandRan, res.ExitCode = true, code
+	return res, nil
 }
 
 // inferredDocs returns every service's document as inference holds it:

@@ -25,12 +25,19 @@ type demoSystem struct {
 	t                   *testing.T
 	bin                 string // built programs
 	todoPort, statsPort int
+	taps                [2]int // with --proxy: the ports the tests call
 	redis               string
 	procs               []*exec.Cmd
 }
 
 func newDemo(t *testing.T) *demoSystem {
 	testenv.NeedRoot(t)
+	return newDemoSystem(t)
+}
+
+// newDemoSystem builds the demo system; tests that do not capture live
+// need no privileges.
+func newDemoSystem(t *testing.T) *demoSystem {
 	d := &demoSystem{t: t, bin: t.TempDir(), redis: redistest.Start(t)}
 	for _, p := range []string{"todo", "stats", "client"} {
 		out, err := exec.Command("go", "build", "-o", filepath.Join(d.bin, p), "../../internal/demo/cmd/"+p).CombinedOutput()
@@ -58,8 +65,12 @@ func (d *demoSystem) start(version string) {
 	d.t.Helper()
 	d.stop()
 	stats := exec.Command(filepath.Join(d.bin, "stats"), "-addr", fmt.Sprintf("127.0.0.1:%d", d.statsPort))
+	statsURL := fmt.Sprintf("http://127.0.0.1:%d", d.statsPort)
+	if d.taps[1] != 0 {
+		statsURL = fmt.Sprintf("http://127.0.0.1:%d", d.taps[1]) // through the tap
+	}
 	todo := exec.Command(filepath.Join(d.bin, "todo"), "-addr", fmt.Sprintf("127.0.0.1:%d", d.todoPort),
-		"-version", version, "-stats", fmt.Sprintf("http://127.0.0.1:%d", d.statsPort))
+		"-version", version, "-stats", statsURL)
 	todo.Env = append(os.Environ(), "REDIS_URL="+d.redis)
 	for _, c := range []*exec.Cmd{stats, todo} {
 		if err := c.Start(); err != nil {
@@ -98,12 +109,19 @@ func (d *demoSystem) check(version, baseline string, extra ...string) (*gate.Rep
 	d.t.Helper()
 	dir := d.t.TempDir()
 	report := filepath.Join(dir, "report.json")
-	args := []string{"check", "--baseline", baseline, "-i", "lo", "-q",
-		"-f", fmt.Sprintf("tcp port %d or tcp port %d", d.todoPort, d.statsPort),
+	args := []string{"check", "--baseline", baseline, "-q",
 		"--format", "json=" + report, "--format", "markdown=" + filepath.Join(dir, "report.md")}
+	todo, stats := d.todoPort, d.statsPort
+	if d.taps[0] != 0 {
+		args = append(args, "--proxy", fmt.Sprintf("127.0.0.1:%d=http://127.0.0.1:%d", d.taps[0], d.todoPort),
+			"--proxy", fmt.Sprintf("127.0.0.1:%d=http://127.0.0.1:%d", d.taps[1], d.statsPort))
+		todo, stats = d.taps[0], d.taps[1]
+	} else {
+		args = append(args, "-i", "lo", "-f", fmt.Sprintf("tcp port %d or tcp port %d", d.todoPort, d.statsPort))
+	}
 	args = append(args, extra...)
 	args = append(args, "--", filepath.Join(d.bin, "client"), "-version", version,
-		"-todo", fmt.Sprintf("http://127.0.0.1:%d", d.todoPort), "-stats", fmt.Sprintf("http://127.0.0.1:%d", d.statsPort))
+		"-todo", fmt.Sprintf("http://127.0.0.1:%d", todo), "-stats", fmt.Sprintf("http://127.0.0.1:%d", stats))
 	cmd := specgateCommand(args...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
@@ -278,5 +296,26 @@ func TestDemoStable(t *testing.T) {
 	r, code, _ = d.check("v1", base, "--exclude-host", ".")
 	if code != 3 || r.Verdict != gate.Inconclusive {
 		t.Errorf("no traffic: exit %d, %s", code, describe(r))
+	}
+}
+
+// TestDemoThroughProxy: the story without privileges: check runs a
+// reverse-proxy tap in front of each service while the tests run.
+func TestDemoThroughProxy(t *testing.T) {
+	d := newDemoSystem(t)
+	d.taps = [2]int{freePort(t), freePort(t)}
+	base := d.baseline()
+	d.start("v2")
+	r, code, _ := d.check("v2", base)
+	b := breakingOf(r)
+	if code != 1 || len(b) != 1 || b[0].Kind != gate.KindRenamed || b[0].From != "descripton" || b[0].To != "description" {
+		t.Fatalf("v2 through the taps: exit %d, %s", code, describe(r))
+	}
+	if !strings.Contains(strings.Join(b[0].Callers, " "), "integration-tests") {
+		t.Errorf("callers %v", b[0].Callers)
+	}
+	d.start("v1")
+	if r, code, _ := d.check("v1", base); code != 0 || r.Verdict != gate.Pass {
+		t.Errorf("v1 through the taps: exit %d, %s", code, describe(r))
 	}
 }
