@@ -48,19 +48,12 @@ func (r *reportFlags) targets() ([]reportTarget, error) {
 		return []reportTarget{{format: "text"}}, nil
 	}
 	var out []reportTarget
-	stdout := 0
 	for _, f := range r.formats {
 		name, file, _ := strings.Cut(f, "=")
 		if _, ok := render.Lookup(name); !ok {
 			return nil, fmt.Errorf("--format %s: unknown format (want %s)", name, strings.Join(render.Formats(), ", "))
 		}
-		if file == "" {
-			stdout++
-		}
 		out = append(out, reportTarget{name, file})
-	}
-	if stdout > 1 {
-		return nil, errors.New("--format: only one report can go to stdout; write the others to files with FORMAT=FILE")
 	}
 	return out, nil
 }
@@ -182,6 +175,9 @@ type checkFlags struct {
 	write     string
 	quiet     bool
 	proxies   []string
+	comment   bool
+	token     string
+	fallback  string
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -230,6 +226,9 @@ When COMMAND fails, check reports and exits with COMMAND's status.`,
 	fl.StringVar(&f.specs, "specs", "", "also write the inferred documents to this directory")
 	fl.StringVarP(&f.write, "write", "w", "", "also write the captured exchanges to this file (.har, .ndjson)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the capture summary")
+	fl.BoolVar(&f.comment, "comment", false, "in GitHub Actions or GitLab CI: post the report as the one sticky pull/merge request comment, and to the job summary and step outputs")
+	fl.StringVar(&f.token, "github-token", "", "token for comments and artifact baselines in GitHub Actions (default $GITHUB_TOKEN)")
+	fl.StringVar(&f.fallback, "baseline-fallback", "", "baseline to use when an artifact baseline does not exist yet (a committed document or directory)")
 	fl.StringArrayVar(&f.proxies, "proxy", nil, "instead of capturing, put a reverse-proxy tap LISTEN=UPSTREAM in front of a service while COMMAND runs, repeatable (the tests call LISTEN)")
 	return cmd
 }
@@ -252,6 +251,27 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 	var baselines []*gate.Doc
 	if !f.update {
 		for _, src := range f.baselines {
+			token := f.token
+			if token == "" {
+				token = os.Getenv("GITHUB_TOKEN")
+			}
+			if dir, tmp, ok, err := a.ciBaseline(ctx, src, token); ok {
+				switch {
+				case err == nil:
+					defer os.RemoveAll(tmp)
+					src = dir
+				case noBaseline(err) && f.fallback != "":
+					fmt.Fprintf(a.stderr, "specgate: %v; using --baseline-fallback %s\n", err, f.fallback)
+					src = f.fallback
+				case noBaseline(err):
+					// The default branch has not recorded one yet: there is
+					// nothing to judge by, which is inconclusive, not wrong.
+					fmt.Fprintf(a.stderr, "specgate: %v: run the default branch with --update-baseline first\n", err)
+					continue
+				default:
+					return &usageError{err}
+				}
+			}
 			ds, err := gate.LoadDocs(ctx, src)
 			if err != nil {
 				return &usageError{err}
@@ -330,6 +350,21 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 	}
 	if err := a.writeReports(r, targets, func(s string) string { return files[s] }); err != nil {
 		return err
+	}
+	if f.comment {
+		jsonFile := ""
+		for _, t := range targets {
+			if t.format == "json" && t.file != "" {
+				jsonFile = t.file
+			}
+		}
+		token := f.token
+		if token == "" {
+			token = os.Getenv("GITHUB_TOKEN")
+		}
+		if err := a.publish(ctx, r, token, jsonFile); err != nil {
+			return err
+		}
 	}
 	if res.CommandRan && res.ExitCode != 0 {
 		return &exitError{code: res.ExitCode}
