@@ -178,6 +178,7 @@ type checkFlags struct {
 	comment   bool
 	token     string
 	fallback  string
+	failOn    string
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -226,6 +227,7 @@ When COMMAND fails, check reports and exits with COMMAND's status.`,
 	fl.StringVar(&f.specs, "specs", "", "also write the inferred documents to this directory")
 	fl.StringVarP(&f.write, "write", "w", "", "also write the captured exchanges to this file (.har, .ndjson)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the capture summary")
+	fl.StringVar(&f.failOn, "fail-on", "", "lowest level that fails the gate: error, warning or info (overrides the policy's fail-on)")
 	fl.BoolVar(&f.comment, "comment", false, "in GitHub Actions or GitLab CI: post the report as the one sticky pull/merge request comment, and to the job summary and step outputs")
 	fl.StringVar(&f.token, "github-token", "", "token for comments and artifact baselines in GitHub Actions (default $GITHUB_TOKEN)")
 	fl.StringVar(&f.fallback, "baseline-fallback", "", "baseline to use when an artifact baseline does not exist yet (a committed document or directory)")
@@ -247,6 +249,13 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 	pol, err := f.report.loadPolicy()
 	if err != nil {
 		return &usageError{err}
+	}
+	if f.failOn != "" {
+		l := gate.Level(f.failOn)
+		if l.Rank() == 0 {
+			return &usageError{fmt.Errorf("--fail-on %q: want error, warning or info", f.failOn)}
+		}
+		pol.FailOn = l
 	}
 	var baselines []*gate.Doc
 	if !f.update {
@@ -344,7 +353,7 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 	// baseline file, where it is one.
 	files := map[string]string{}
 	for _, b := range baselines {
-		if !strings.Contains(b.Source, ":") {
+		if !strings.Contains(b.Source, ":") && !filepath.IsAbs(b.Source) {
 			files[b.Service] = filepath.ToSlash(b.Source)
 		}
 	}
