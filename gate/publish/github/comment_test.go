@@ -12,6 +12,7 @@ import (
 
 	"github.com/specgate/specgate/gate"
 	"github.com/specgate/specgate/gate/render"
+	"github.com/specgate/specgate/internal/cifake"
 )
 
 // markdown renders a report the way specgate check does: a failing one
@@ -42,11 +43,11 @@ func markdown(t *testing.T, n int, o render.Options) string {
 }
 
 func TestUpsertCommentLifecycle(t *testing.T) {
-	f := newFake(t, "", false)
-	f.addComment(7, alice, "LGTM, but the gate is red")
-	f.addComment(7, alice, render.Marker+"\npasted by a person: not ours")
-	f.addComment(8, octocat, render.Marker+"\nanother pull request's report")
-	c := f.client(t)
+	f := cifake.NewGitHub(t)
+	f.AddComment(7, cifake.Alice, "LGTM, but the gate is red")
+	f.AddComment(7, cifake.Alice, render.Marker+"\npasted by a person: not ours")
+	f.AddComment(8, cifake.Octocat, render.Marker+"\nanother pull request's report")
+	c := fakeClient(t, f)
 	ctx := context.Background()
 
 	fail1 := markdown(t, 1, render.Options{})
@@ -60,8 +61,8 @@ func TestUpsertCommentLifecycle(t *testing.T) {
 	if want := fmt.Sprintf("https://github.example/octo-org/app/pull/7#issuecomment-%d", res.ID); res.URL != want {
 		t.Errorf("URL = %q, want %q", res.URL, want)
 	}
-	cs := f.issueComments(7)
-	if len(cs) != 3 || cs[2].Body != fail1 || cs[2].User != octocat {
+	cs := f.Comments(7)
+	if len(cs) != 3 || cs[2].Body != fail1 || cs[2].User.Login != cifake.Octocat {
 		t.Fatalf("after the first run the pull request has %d comments, last %+v", len(cs), cs[len(cs)-1])
 	}
 
@@ -74,7 +75,7 @@ func TestUpsertCommentLifecycle(t *testing.T) {
 	if res2.Action != Updated || res2.ID != res.ID || res2.URL != res.URL {
 		t.Fatalf("second run: %+v, want comment %d updated", res2, res.ID)
 	}
-	cs = f.issueComments(7)
+	cs = f.Comments(7)
 	if len(cs) != 3 || cs[2].Body != fail2 {
 		t.Fatalf("after the second run: %d comments, last body %q", len(cs), cs[len(cs)-1].Body)
 	}
@@ -91,26 +92,26 @@ func TestUpsertCommentLifecycle(t *testing.T) {
 	if err != nil || res4.Action != Updated {
 		t.Fatalf("fixed run: %+v, %v", res4, err)
 	}
-	cs = f.issueComments(7)
+	cs = f.Comments(7)
 	if len(cs) != 3 || cs[2].Body != pass || !strings.Contains(pass, "**specgate: PASS**") {
 		t.Fatalf("after the fix: %d comments, last body %q", len(cs), cs[2].Body)
 	}
-	if got := f.issueComments(8); got[0].Body != render.Marker+"\nanother pull request's report" {
+	if got := f.Comments(8); got[0].Body != render.Marker+"\nanother pull request's report" {
 		t.Error("another pull request's comment changed")
 	}
 
-	if n := len(f.requests("POST ")); n != 1 {
+	if n := len(f.Requests("POST ")); n != 1 {
 		t.Errorf("%d POSTs, want 1", n)
 	}
-	if n := len(f.requests("PATCH /repos/octo-org/app/issues/comments/")); n != 2 {
+	if n := len(f.Requests("PATCH /repos/octo-org/app/issues/comments/")); n != 2 {
 		t.Errorf("%d PATCHes, want 2", n)
 	}
-	for _, r := range f.requests("") {
+	for _, r := range f.Requests("") {
 		if r.Auth != "Bearer "+testToken {
 			t.Errorf("%s %s: Authorization %q", r.Method, r.Path, r.Auth)
 		}
 	}
-	for _, r := range f.requests("GET /repos/octo-org/app/issues/7/comments") {
+	for _, r := range f.Requests("GET /repos/octo-org/app/issues/7/comments") {
 		if !strings.Contains(r.Query, "per_page=100") {
 			t.Errorf("listing without per_page=100: %q", r.Query)
 		}
@@ -118,8 +119,8 @@ func TestUpsertCommentLifecycle(t *testing.T) {
 }
 
 func TestUpsertCommentBodyWithoutMarker(t *testing.T) {
-	f := newFake(t, "", false)
-	c := f.client(t)
+	f := cifake.NewGitHub(t)
+	c := fakeClient(t, f)
 	ctx := context.Background()
 	if _, err := c.UpsertComment(ctx, 3, "plain words"); err != nil {
 		t.Fatal(err)
@@ -128,25 +129,25 @@ func TestUpsertCommentBodyWithoutMarker(t *testing.T) {
 	if err != nil || res.Action != Updated {
 		t.Fatalf("%+v, %v; want the marked comment updated", res, err)
 	}
-	if cs := f.issueComments(3); len(cs) != 1 || cs[0].Body != render.Marker+"\nother words" {
+	if cs := f.Comments(3); len(cs) != 1 || cs[0].Body != render.Marker+"\nother words" {
 		t.Fatalf("comments: %+v", cs)
 	}
 }
 
 func TestUpsertCommentOnPage3(t *testing.T) {
-	f := newFake(t, "", false)
+	f := cifake.NewGitHub(t)
 	var target int64
 	for i := range 250 {
 		switch i {
 		case 120:
-			f.addComment(9, alice, render.Marker+"\nalice's copy")
+			f.AddComment(9, cifake.Alice, render.Marker+"\nalice's copy")
 		case 230:
-			target = f.addComment(9, octocat, render.Marker+"\nold report")
+			target = f.AddComment(9, cifake.Octocat, render.Marker+"\nold report")
 		default:
-			f.addComment(9, alice, fmt.Sprintf("comment %d", i))
+			f.AddComment(9, cifake.Alice, fmt.Sprintf("comment %d", i))
 		}
 	}
-	c := f.client(t)
+	c := fakeClient(t, f)
 	res, err := c.UpsertComment(context.Background(), 9, render.Marker+"\nnew report")
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +155,7 @@ func TestUpsertCommentOnPage3(t *testing.T) {
 	if res.Action != Updated || res.ID != target {
 		t.Fatalf("%+v, want comment %d updated", res, target)
 	}
-	lists := f.requests("GET /repos/octo-org/app/issues/9/comments")
+	lists := f.Requests("GET /repos/octo-org/app/issues/9/comments")
 	var pages []string
 	for _, r := range lists {
 		pages = append(pages, r.Query)
@@ -162,17 +163,18 @@ func TestUpsertCommentOnPage3(t *testing.T) {
 	if len(lists) != 3 || !strings.Contains(pages[1], "page=2") || !strings.Contains(pages[2], "page=3") {
 		t.Errorf("listed %q, want pages 1, 2 and 3", pages)
 	}
-	if n := len(f.issueComments(9)); n != 250 || len(f.requests("POST ")) != 0 {
-		t.Errorf("%d comments, %d POSTs: want 250 and none", n, len(f.requests("POST ")))
+	if n := len(f.Comments(9)); n != 250 || len(f.Requests("POST ")) != 0 {
+		t.Errorf("%d comments, %d POSTs: want 250 and none", n, len(f.Requests("POST ")))
 	}
 }
 
 func TestUpsertCommentInstallationToken(t *testing.T) {
 	// GITHUB_TOKEN cannot read /user; its comments are github-actions[bot]'s.
-	f := newFake(t, "", false)
-	f.me, f.writer = nil, actions
-	f.addComment(4, alice, render.Marker+"\na person's paste")
-	c := f.client(t)
+	f := cifake.NewGitHub(t)
+	f.SetUser("")
+	f.SetWriter(cifake.ActionsBot)
+	f.AddComment(4, cifake.Alice, render.Marker+"\na person's paste")
+	c := fakeClient(t, f)
 	ctx := context.Background()
 	res, err := c.UpsertComment(ctx, 4, render.Marker+"\nfirst")
 	if err != nil || res.Action != Created {
@@ -182,8 +184,8 @@ func TestUpsertCommentInstallationToken(t *testing.T) {
 	if err != nil || res2.Action != Updated || res2.ID != res.ID {
 		t.Fatalf("%+v, %v; want comment %d updated", res2, err, res.ID)
 	}
-	cs := f.issueComments(4)
-	if len(cs) != 2 || cs[0].Body != render.Marker+"\na person's paste" || cs[1].Body != render.Marker+"\nsecond" || cs[1].User != actions {
+	cs := f.Comments(4)
+	if len(cs) != 2 || cs[0].Body != render.Marker+"\na person's paste" || cs[1].Body != render.Marker+"\nsecond" || cs[1].User.Login != cifake.ActionsBot {
 		t.Fatalf("comments: %+v", cs)
 	}
 }
@@ -191,36 +193,36 @@ func TestUpsertCommentInstallationToken(t *testing.T) {
 func TestUpsertCommentCannotWrite(t *testing.T) {
 	tests := []struct {
 		name  string
-		setup func(f *fakeGitHub)
+		setup func(f *cifake.GitHub)
 		want  error
 		not   error
 	}{
-		{"fork token: POST 403", func(f *fakeGitHub) { f.me, f.denyWrite = nil, http.StatusForbidden }, ErrCannotWrite, nil},
-		{"POST 404", func(f *fakeGitHub) { f.denyWrite = http.StatusNotFound }, ErrCannotWrite, nil},
-		{"PATCH 403", func(f *fakeGitHub) {
-			f.addComment(5, octocat, render.Marker+"\nold")
-			f.denyWrite = http.StatusForbidden
+		{"fork token: POST 403", func(f *cifake.GitHub) { f.SetUser(""); f.DenyWrites(http.StatusForbidden) }, ErrCannotWrite, nil},
+		{"POST 404", func(f *cifake.GitHub) { f.DenyWrites(http.StatusNotFound) }, ErrCannotWrite, nil},
+		{"PATCH 403", func(f *cifake.GitHub) {
+			f.AddComment(5, cifake.Octocat, render.Marker+"\nold")
+			f.DenyWrites(http.StatusForbidden)
 		}, ErrCannotWrite, nil},
-		{"listing 404", func(f *fakeGitHub) {
-			f.inject("GET /repos/octo-org/app/issues/5/comments", fault{status: 404, body: `{"message":"Not Found"}`})
+		{"listing 404", func(f *cifake.GitHub) {
+			f.Inject("GET /repos/octo-org/app/issues/5/comments", cifake.Fault{Status: 404, Body: `{"message":"Not Found"}`})
 		}, ErrCannotWrite, nil},
-		{"rate limit that resets in an hour", func(f *fakeGitHub) {
-			q := fault{status: 403, header: map[string]string{
+		{"rate limit that resets in an hour", func(f *cifake.GitHub) {
+			q := cifake.Fault{Status: 403, Header: map[string]string{
 				"X-RateLimit-Remaining": "0", "X-RateLimit-Limit": "1000",
 				"X-RateLimit-Reset": fmt.Sprint(time.Now().Add(time.Hour).Unix()),
-			}, body: `{"message":"API rate limit exceeded for installation ID 1."}`}
-			f.inject("POST /repos/octo-org/app/issues/5/comments", q)
+			}, Body: `{"message":"API rate limit exceeded for installation ID 1."}`}
+			f.Inject("POST /repos/octo-org/app/issues/5/comments", q)
 		}, ErrRateLimited, ErrCannotWrite},
-		{"422", func(f *fakeGitHub) {
-			f.inject("POST /repos/octo-org/app/issues/5/comments", fault{status: 422, body: `{"message":"Validation Failed"}`})
+		{"422", func(f *cifake.GitHub) {
+			f.Inject("POST /repos/octo-org/app/issues/5/comments", cifake.Fault{Status: 422, Body: `{"message":"Validation Failed"}`})
 		}, nil, ErrCannotWrite},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t, "", false)
+			f := cifake.NewGitHub(t)
 			tt.setup(f)
 			start := time.Now()
-			_, err := f.client(t).UpsertComment(context.Background(), 5, render.Marker+"\nreport")
+			_, err := fakeClient(t, f).UpsertComment(context.Background(), 5, render.Marker+"\nreport")
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -243,7 +245,7 @@ func TestUpsertCommentCannotWrite(t *testing.T) {
 func TestUpsertCommentTrimsLongReport(t *testing.T) {
 	// render.Markdown keeps itself under the limit; a caller's own body
 	// (the report and extra sections) may not be.
-	f := newFake(t, "", false)
+	f := cifake.NewGitHub(t)
 	var b strings.Builder
 	b.WriteString(markdown(t, 3, render.Options{}))
 	b.WriteString("<details><summary>Every operation</summary>\n\n| operation | calls |\n| --- | --- |\n")
@@ -252,14 +254,14 @@ func TestUpsertCommentTrimsLongReport(t *testing.T) {
 	}
 	b.WriteString("\n</details>\n")
 	long := b.String()
-	res, err := f.client(t).UpsertComment(context.Background(), 2, long)
+	res, err := fakeClient(t, f).UpsertComment(context.Background(), 2, long)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !res.Trimmed {
 		t.Error("not marked trimmed")
 	}
-	got := f.issueComments(2)[0].Body
+	got := f.Comments(2)[0].Body
 	if len(got) > MaxCommentLen || len(got) < MaxCommentLen-200 || !strings.HasPrefix(got, render.Marker+"\n") || !strings.Contains(got, "trimmed to fit a GitHub comment") {
 		t.Errorf("body of %d bytes, starts %q", len(got), got[:40])
 	}

@@ -6,16 +6,17 @@ import (
 	"testing"
 
 	"github.com/specgate/specgate/gate/render"
+	"github.com/specgate/specgate/internal/cifake"
 )
 
 func TestEnterpriseServer(t *testing.T) {
 	for _, apiURL := range []string{"https://ghe.example/api/v3/", "https://ghe.example/api/v3"} {
 		t.Run(apiURL, func(t *testing.T) {
-			f := newFake(t, "/api/v3", true)
-			f.addComment(11, octocat, render.Marker+"\nold report")
-			f.addRun(fakeRun{ID: 1, Branch: "main", SHA: "abc", Event: "push", Conclusion: "success"})
-			f.addArtifact(fakeArtifact{ID: 1, Name: "specgate-baseline", Run: 1, Branch: "main", SHA: "abc", Created: day,
-				Zip: makeZip(t, zipEntry{name: "todo.yaml", body: todoSpec})})
+			f := cifake.NewGitHub(t, cifake.EnterprisePrefix("/api/v3"), cifake.WithTLS())
+			f.AddComment(11, cifake.Octocat, render.Marker+"\nold report")
+			f.AddRun(cifake.Run{ID: 1, Branch: "main", SHA: "abc", Event: "push", Conclusion: "success"})
+			f.AddArtifact(cifake.Artifact{ID: 1, Name: "specgate-baseline", Run: 1, Branch: "main", SHA: "abc", Created: day,
+				Zip: cifake.Zip(t, cifake.ZipEntry{Name: "todo.yaml", Body: todoSpec})})
 			env, err := EnvFrom(envMap{
 				"GITHUB_API_URL":    apiURL,
 				"GITHUB_REPOSITORY": "octo-org/app",
@@ -24,7 +25,7 @@ func TestEnterpriseServer(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := NewClient(context.Background(), env, f.redirectTo(t, "ghe.example"))
+			c, err := NewClient(context.Background(), env, f.RedirectTo("ghe.example"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -36,7 +37,7 @@ func TestEnterpriseServer(t *testing.T) {
 			if err != nil || src.ArtifactID != 1 || src.SHA != "abc" {
 				t.Fatalf("%+v, %v", src, err)
 			}
-			reqs := f.requests("")
+			reqs := f.Requests("")
 			if len(reqs) < 5 {
 				t.Fatalf("only %d requests", len(reqs))
 			}
@@ -48,8 +49,8 @@ func TestEnterpriseServer(t *testing.T) {
 					t.Errorf("%s %s: Authorization %q", r.Method, r.Path, r.Auth)
 				}
 			}
-			if len(f.blobs) != 1 || f.blobs[0].Auth != "" {
-				t.Errorf("storage requests %+v, want one without the token", f.blobs)
+			if len(f.Blobs()) != 1 || f.Blobs()[0].Auth != "" {
+				t.Errorf("storage requests %+v, want one without the token", f.Blobs())
 			}
 		})
 	}

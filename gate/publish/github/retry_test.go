@@ -13,36 +13,37 @@ import (
 	"time"
 
 	"github.com/specgate/specgate/gate/render"
+	"github.com/specgate/specgate/internal/cifake"
 )
 
 func TestRetryThenSuccess(t *testing.T) {
-	bad := fault{status: http.StatusBadGateway, body: "<html><body><h1>502 Bad Gateway</h1></body></html>"}
+	bad := cifake.Fault{Status: http.StatusBadGateway, Body: "<html><body><h1>502 Bad Gateway</h1></body></html>"}
 	tests := []struct {
 		name   string
 		key    string // the request that fails first
-		faults []fault
+		faults []cifake.Fault
 		want   Action
 	}{
-		{"GET 502 twice", "GET /repos/octo-org/app/issues/6/comments", []fault{bad, bad}, Created},
-		{"POST 502 twice", "POST /repos/octo-org/app/issues/6/comments", []fault{bad, bad}, Created},
-		{"GET /user 503 then 500", "GET /user", []fault{{status: 503, header: map[string]string{"Retry-After": "0"}}, {status: 500}}, Created},
-		{"PATCH 502 twice", "PATCH /repos/octo-org/app/issues/comments/", []fault{bad, bad}, Updated},
-		{"429 with Retry-After", "POST /repos/octo-org/app/issues/6/comments", []fault{{status: 429, header: map[string]string{"Retry-After": "0"}, body: `{"message":"You have exceeded a secondary rate limit."}`}}, Created},
-		{"403 with no requests left", "GET /repos/octo-org/app/issues/6/comments", []fault{{status: 403, header: map[string]string{
+		{"GET 502 twice", "GET /repos/octo-org/app/issues/6/comments", []cifake.Fault{bad, bad}, Created},
+		{"POST 502 twice", "POST /repos/octo-org/app/issues/6/comments", []cifake.Fault{bad, bad}, Created},
+		{"GET /user 503 then 500", "GET /user", []cifake.Fault{{Status: 503, Header: map[string]string{"Retry-After": "0"}}, {Status: 500}}, Created},
+		{"PATCH 502 twice", "PATCH /repos/octo-org/app/issues/comments/", []cifake.Fault{bad, bad}, Updated},
+		{"429 with Retry-After", "POST /repos/octo-org/app/issues/6/comments", []cifake.Fault{{Status: 429, Header: map[string]string{"Retry-After": "0"}, Body: `{"message":"You have exceeded a secondary rate limit."}`}}, Created},
+		{"403 with no requests left", "GET /repos/octo-org/app/issues/6/comments", []cifake.Fault{{Status: 403, Header: map[string]string{
 			"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": fmt.Sprint(time.Now().Unix()),
-		}, body: `{"message":"API rate limit exceeded"}`}}, Created},
+		}, Body: `{"message":"API rate limit exceeded"}`}}, Created},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t, "", false)
+			f := cifake.NewGitHub(t)
 			key := tt.key
 			if tt.want == Updated {
-				id := f.addComment(6, octocat, render.Marker+"\nold")
+				id := f.AddComment(6, cifake.Octocat, render.Marker+"\nold")
 				key += fmt.Sprint(id)
 			}
-			f.inject(key, tt.faults...)
+			f.Inject(key, tt.faults...)
 			var logs []string
-			c := f.client(t)
+			c := fakeClient(t, f)
 			c.Logf = func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }
 			res, err := c.UpsertComment(context.Background(), 6, render.Marker+"\nnew")
 			if err != nil {
@@ -52,10 +53,10 @@ func TestRetryThenSuccess(t *testing.T) {
 				t.Errorf("action %s, want %s", res.Action, tt.want)
 			}
 			method, path, _ := strings.Cut(key, " ")
-			if n := len(f.requests(key)); n != len(tt.faults)+1 {
+			if n := len(f.Requests(key)); n != len(tt.faults)+1 {
 				t.Errorf("%s sent %d times, want %d", key, n, len(tt.faults)+1)
 			}
-			if cs := f.issueComments(6); len(cs) != 1 || cs[0].Body != render.Marker+"\nnew" {
+			if cs := f.Comments(6); len(cs) != 1 || cs[0].Body != render.Marker+"\nnew" {
 				t.Errorf("comments: %+v", cs)
 			}
 			if len(logs) != len(tt.faults) {
@@ -73,30 +74,30 @@ func TestRetryThenSuccess(t *testing.T) {
 func TestRetryGivesUp(t *testing.T) {
 	tests := []struct {
 		name  string
-		fault fault
+		fault cifake.Fault
 		sends int
 	}{
-		{"500 every time", fault{status: 500, body: `{"message":"Server Error"}`}, 4},
-		{"400 is not retried", fault{status: 400, body: `{"message":"Problems parsing JSON"}`}, 1},
-		{"501 is not retried", fault{status: 501, body: `{"message":"Not Implemented"}`}, 1},
-		{"403 without a rate-limit signal", fault{status: 403, body: `{"message":"Must have admin rights to Repository."}`}, 1},
-		{"rate limit resetting past the budget", fault{status: 403, header: map[string]string{
+		{"500 every time", cifake.Fault{Status: 500, Body: `{"message":"Server Error"}`}, 4},
+		{"400 is not retried", cifake.Fault{Status: 400, Body: `{"message":"Problems parsing JSON"}`}, 1},
+		{"501 is not retried", cifake.Fault{Status: 501, Body: `{"message":"Not Implemented"}`}, 1},
+		{"403 without a rate-limit signal", cifake.Fault{Status: 403, Body: `{"message":"Must have admin rights to Repository."}`}, 1},
+		{"rate limit resetting past the budget", cifake.Fault{Status: 403, Header: map[string]string{
 			"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": fmt.Sprint(time.Now().Add(time.Hour).Unix()),
-		}, body: `{"message":"API rate limit exceeded"}`}, 1},
+		}, Body: `{"message":"API rate limit exceeded"}`}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFake(t, "", false)
+			f := cifake.NewGitHub(t)
 			key := "GET /repos/octo-org/app/actions/artifacts"
-			f.inject(key, tt.fault, tt.fault, tt.fault, tt.fault, tt.fault)
-			_, err := f.client(t).DownloadBaseline(context.Background(), "specgate-baseline", "main", t.TempDir())
+			f.Inject(key, tt.fault, tt.fault, tt.fault, tt.fault, tt.fault)
+			_, err := fakeClient(t, f).DownloadBaseline(context.Background(), "specgate-baseline", "main", t.TempDir())
 			if err == nil || errors.Is(err, ErrNoBaseline) {
 				t.Fatalf("err = %v, want the API's failure", err)
 			}
-			if !strings.Contains(err.Error(), fmt.Sprint(tt.fault.status)) {
+			if !strings.Contains(err.Error(), fmt.Sprint(tt.fault.Status)) {
 				t.Errorf("error %q does not give the status", err)
 			}
-			if n := len(f.requests(key)); n != tt.sends {
+			if n := len(f.Requests(key)); n != tt.sends {
 				t.Errorf("sent %d times, want %d", n, tt.sends)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/specgate/specgate/gate/render"
+	"github.com/specgate/specgate/internal/cifake"
 )
 
 // TestNoTokenAnywhere plants the token where a careless path would print
@@ -21,27 +22,27 @@ func TestNoTokenAnywhere(t *testing.T) {
 	note := func(what string, v any) { outputs = append(outputs, fmt.Sprintf("%s: %+v", what, v)) }
 	ctx := context.Background()
 
-	f := newFake(t, "", false)
-	f.echoToken = true
+	f := cifake.NewGitHub(t)
+	f.EchoToken(true)
 	var logs []string
-	c := f.client(t)
+	c := fakeClient(t, f)
 	c.Logf = func(format string, args ...any) { logs = append(logs, fmt.Sprintf(format, args...)) }
 	note("client", c)
 	note("client %#v", fmt.Sprintf("%#v", c))
-	note("env", f.env())
+	note("env", fakeEnv(f))
 
 	// Retries logged, then a comment written.
-	f.inject("POST /repos/octo-org/app/issues/1/comments",
-		fault{status: 502, body: `{"message":"bad gateway ` + testToken + `"}`})
+	f.Inject("POST /repos/octo-org/app/issues/1/comments",
+		cifake.Fault{Status: 502, Body: `{"message":"bad gateway ` + testToken + `"}`})
 	res, err := c.UpsertComment(ctx, 1, render.Marker+"\nreport")
 	note("result", res)
 	note("error", err)
-	for _, cm := range f.issueComments(1) {
+	for _, cm := range f.Comments(1) {
 		note("comment", cm.Body)
 	}
 
 	// A token that may not write: the 403's message holds the token.
-	f.denyWrite = http.StatusForbidden
+	f.DenyWrites(http.StatusForbidden)
 	_, err = c.UpsertComment(ctx, 2, render.Marker+"\nreport")
 	if err == nil {
 		t.Fatal("no error from a 403")
@@ -52,16 +53,16 @@ func TestNoTokenAnywhere(t *testing.T) {
 	note("403", err)
 
 	// An API failure that is kept to the end, and the artifact paths.
-	f.inject("GET /repos/octo-org/app/actions/artifacts", fault{status: 500, body: `{"message":"` + testToken + `"}`},
-		fault{status: 500, body: `{"message":"` + testToken + `"}`}, fault{status: 500, body: `{"message":"` + testToken + `"}`},
-		fault{status: 500, body: `{"message":"` + testToken + `"}`})
+	f.Inject("GET /repos/octo-org/app/actions/artifacts", cifake.Fault{Status: 500, Body: `{"message":"` + testToken + `"}`},
+		cifake.Fault{Status: 500, Body: `{"message":"` + testToken + `"}`}, cifake.Fault{Status: 500, Body: `{"message":"` + testToken + `"}`},
+		cifake.Fault{Status: 500, Body: `{"message":"` + testToken + `"}`})
 	_, err = c.DownloadBaseline(ctx, "specgate-baseline", "main", t.TempDir())
 	note("artifacts 500", err)
 	_, err = c.DownloadBaseline(ctx, "specgate-baseline", "main", t.TempDir())
 	note("no baseline", err)
 
 	// A wrong token: the 401 echoes the header.
-	env := f.env()
+	env := fakeEnv(f)
 	env.Token = testToken + "-wrong"
 	wrong, err := newClient(ctx, env, nil, fastRetry())
 	if err != nil {
@@ -73,7 +74,7 @@ func TestNoTokenAnywhere(t *testing.T) {
 	// A server that is gone.
 	dead := httptest.NewServer(http.NotFoundHandler())
 	dead.Close()
-	env = f.env()
+	env = fakeEnv(f)
 	env.APIURL = dead.URL + "/"
 	gone, err := newClient(ctx, env, nil, fastRetry())
 	if err != nil {
@@ -105,7 +106,7 @@ func TestNoTokenAnywhere(t *testing.T) {
 			t.Errorf("the token leaked in %s", o)
 		}
 	}
-	for _, r := range f.requests("") {
+	for _, r := range f.Requests("") {
 		if strings.Contains(r.Path+r.Query+r.Body, testToken) {
 			t.Errorf("the token was sent in %s %s", r.Method, r.Path)
 		}

@@ -16,22 +16,23 @@ import (
 	"time"
 
 	"github.com/specgate/specgate/gate"
+	"github.com/specgate/specgate/internal/cifake"
 )
 
-func spec(title string) []byte {
-	return []byte("openapi: 3.0.3\ninfo:\n  title: " + title + "\n  version: \"1\"\npaths: {}\n")
+func spec(title string) string {
+	return "openapi: 3.0.3\ninfo:\n  title: " + title + "\n  version: \"1\"\npaths: {}\n"
 }
 
 // baselineZip is what the template's default-branch job uploads: the
 // inferred documents under api/specs, and a file that is not one.
 func baselineZip(t *testing.T) []byte {
-	return makeZip(t,
-		zipEntry{name: "api/"},
-		zipEntry{name: "api/specs/"},
-		zipEntry{name: "api/specs/todo.yaml", body: spec("todo.internal:8080")},
-		zipEntry{name: "api/specs/stats.json", body: []byte(`{"openapi":"3.0.3","info":{"title":"stats.internal:8081","version":"1"},"paths":{}}`)},
-		zipEntry{name: "api/specs/README.md", body: []byte("# specs\n")},
-		zipEntry{name: "notes.txt", body: []byte("not a document")},
+	return cifake.Zip(t,
+		cifake.ZipEntry{Name: "api/"},
+		cifake.ZipEntry{Name: "api/specs/"},
+		cifake.ZipEntry{Name: "api/specs/todo.yaml", Body: spec("todo.internal:8080")},
+		cifake.ZipEntry{Name: "api/specs/stats.json", Body: `{"openapi":"3.0.3","info":{"title":"stats.internal:8081","version":"1"},"paths":{}}`},
+		cifake.ZipEntry{Name: "api/specs/README.md", Body: "# specs\n"},
+		cifake.ZipEntry{Name: "notes.txt", Body: "not a document"},
 	)
 }
 
@@ -68,23 +69,23 @@ func TestDownloadBaseline(t *testing.T) {
 		{"ref with a slash", "release/2.x", false, "PRIVATE-TOKEN", "/api/v4/projects/4242/jobs/artifacts/release%2F2.x/download?job=api-gate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeGitLab(t)
-			f.artifacts[tc.ref] = map[string][]byte{"api-gate": baselineZip(t)}
-			f.disposition = "specgate-1a2b3c4d.zip"
-			env := f.env()
+			f := cifake.NewGitLab(t)
+			f.SetArtifact(tc.ref, "api-gate", baselineZip(t))
+			f.SetDisposition("specgate-1a2b3c4d.zip")
+			env := fakeEnv(f)
 			if tc.jobOnly {
 				env.Token = ""
 			}
 			dir := filepath.Join(t.TempDir(), "baseline")
-			src, err := f.client(env, nil).DownloadBaseline(context.Background(), "api-gate", tc.ref, dir)
+			src, err := fakeClient(f, env, nil).DownloadBaseline(context.Background(), "api-gate", tc.ref, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := f.log(); len(got) != 1 || got[0] != "GET "+tc.wantPath {
+			if got := f.Log(); len(got) != 1 || got[0] != "GET "+tc.wantPath {
 				t.Errorf("requests %q, want GET %s", got, tc.wantPath)
 			}
-			if f.auths[0] != tc.wantAuth {
-				t.Errorf("sent %q, want %s", f.auths[0], tc.wantAuth)
+			if f.Auths()[0] != tc.wantAuth {
+				t.Errorf("sent %q, want %s", f.Auths()[0], tc.wantAuth)
 			}
 			wantDir := filepath.Join(dir, "api", "specs")
 			wantFiles := []string{filepath.Join(wantDir, "stats.json"), filepath.Join(wantDir, "todo.yaml")}
@@ -113,10 +114,10 @@ func TestDownloadBaseline(t *testing.T) {
 }
 
 func TestDownloadBaselineWithoutDisposition(t *testing.T) {
-	f := newFakeGitLab(t)
-	f.artifacts["main"] = map[string][]byte{"api-gate": makeZip(t, zipEntry{name: "todo.yaml", body: spec("todo")})}
+	f := cifake.NewGitLab(t)
+	f.SetArtifact("main", "api-gate", cifake.Zip(t, cifake.ZipEntry{Name: "todo.yaml", Body: spec("todo")}))
 	dir := t.TempDir()
-	src, err := f.client(f.env(), nil).DownloadBaseline(context.Background(), "api-gate", "main", dir)
+	src, err := fakeClient(f, fakeEnv(f), nil).DownloadBaseline(context.Background(), "api-gate", "main", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +135,10 @@ func TestDownloadBaselineNone(t *testing.T) {
 		{"no documents in the archive", "api-gate", "main"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeGitLab(t)
-			f.artifacts["main"] = map[string][]byte{"api-gate": makeZip(t, zipEntry{name: "coverage.txt", body: []byte("42%")})}
+			f := cifake.NewGitLab(t)
+			f.SetArtifact("main", "api-gate", cifake.Zip(t, cifake.ZipEntry{Name: "coverage.txt", Body: "42%"}))
 			dir := filepath.Join(t.TempDir(), "d")
-			_, err := f.client(f.env(), nil).DownloadBaseline(context.Background(), tc.job, tc.ref, dir)
+			_, err := fakeClient(f, fakeEnv(f), nil).DownloadBaseline(context.Background(), tc.job, tc.ref, dir)
 			if !errors.Is(err, ErrNoBaseline) {
 				t.Fatalf("err = %v, want ErrNoBaseline", err)
 			}
@@ -152,27 +153,27 @@ func TestDownloadBaselineNone(t *testing.T) {
 }
 
 func TestDownloadBaselineRefusesUnsafeArchives(t *testing.T) {
-	good := zipEntry{name: "api/specs/todo.yaml", body: spec("todo")}
+	good := cifake.ZipEntry{Name: "api/specs/todo.yaml", Body: spec("todo")}
 	for _, tc := range []struct {
 		name    string
-		entries []zipEntry
+		entries []cifake.ZipEntry
 		want    string
 	}{
-		{"zip slip", []zipEntry{good, {name: "../evil.yaml", body: spec("evil")}}, "leaves the directory"},
-		{"zip slip deeper", []zipEntry{good, {name: "api/../../evil.json", body: spec("evil")}}, "leaves the directory"},
-		{"zip slip in another file", []zipEntry{good, {name: "../../.bashrc", body: []byte("evil")}}, "leaves the directory"},
-		{"absolute", []zipEntry{good, {name: "/tmp/evil.yaml", body: spec("evil")}}, "absolute"},
-		{"backslashes", []zipEntry{good, {name: `..\evil.yaml`, body: spec("evil")}}, "backslash"},
-		{"symbolic link", []zipEntry{good, {name: "api/specs/link.yaml", body: []byte("/etc/passwd"), symlink: true}}, "not a regular file"},
-		{"twice the same name", []zipEntry{good, {name: "api/specs/./todo.yaml", body: spec("evil")}}, "already there"},
-		{"over the size limit", []zipEntry{good, {name: "api/specs/huge.yaml", body: make([]byte, maxDocumentBytes+1)}}, "over 64 MiB"},
+		{"zip slip", []cifake.ZipEntry{good, {Name: "../evil.yaml", Body: spec("evil")}}, "leaves the directory"},
+		{"zip slip deeper", []cifake.ZipEntry{good, {Name: "api/../../evil.json", Body: spec("evil")}}, "leaves the directory"},
+		{"zip slip in another file", []cifake.ZipEntry{good, {Name: "../../.bashrc", Body: "evil"}}, "leaves the directory"},
+		{"absolute", []cifake.ZipEntry{good, {Name: "/tmp/evil.yaml", Body: spec("evil")}}, "absolute"},
+		{"backslashes", []cifake.ZipEntry{good, {Name: `..\evil.yaml`, Body: spec("evil")}}, "backslash"},
+		{"symbolic link", []cifake.ZipEntry{good, {Name: "api/specs/link.yaml", Body: "/etc/passwd", Mode: fs.ModeSymlink | 0o777}}, "not a regular file"},
+		{"twice the same name", []cifake.ZipEntry{good, {Name: "api/specs/./todo.yaml", Body: spec("evil")}}, "already there"},
+		{"over the size limit", []cifake.ZipEntry{good, {Name: "api/specs/huge.yaml", Body: string(make([]byte, maxDocumentBytes+1))}}, "over 64 MiB"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeGitLab(t)
-			f.artifacts["main"] = map[string][]byte{"api-gate": makeZip(t, tc.entries...)}
+			f := cifake.NewGitLab(t)
+			f.SetArtifact("main", "api-gate", cifake.Zip(t, tc.entries...))
 			top := t.TempDir()
 			dir := filepath.Join(top, "a", "b")
-			_, err := f.client(f.env(), nil).DownloadBaseline(context.Background(), "api-gate", "main", dir)
+			_, err := fakeClient(f, fakeEnv(f), nil).DownloadBaseline(context.Background(), "api-gate", "main", dir)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("err = %v, want one line with %q", err, tc.want)
 			}
@@ -187,14 +188,14 @@ func TestDownloadBaselineRefusesUnsafeArchives(t *testing.T) {
 }
 
 func TestDownloadBaselineKeepsExistingFiles(t *testing.T) {
-	f := newFakeGitLab(t)
-	f.artifacts["main"] = map[string][]byte{"api-gate": makeZip(t, zipEntry{name: "todo.yaml", body: spec("from the artifact")})}
+	f := cifake.NewGitLab(t)
+	f.SetArtifact("main", "api-gate", cifake.Zip(t, cifake.ZipEntry{Name: "todo.yaml", Body: spec("from the artifact")}))
 	dir := t.TempDir()
 	mine := filepath.Join(dir, "todo.yaml")
 	if err := os.WriteFile(mine, []byte("mine"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.client(f.env(), nil).DownloadBaseline(context.Background(), "api-gate", "main", dir)
+	_, err := fakeClient(f, fakeEnv(f), nil).DownloadBaseline(context.Background(), "api-gate", "main", dir)
 	if err == nil || !strings.Contains(err.Error(), "already there") {
 		t.Fatalf("err = %v", err)
 	}
@@ -206,27 +207,27 @@ func TestDownloadBaselineKeepsExistingFiles(t *testing.T) {
 func TestDownloadBaselineErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		setup func(f *fakeGitLab, e *Env)
+		setup func(f *cifake.GitLab, e *Env)
 		job   string
 		ref   string
 		want  string
 	}{
-		{"not a zip", func(f *fakeGitLab, e *Env) {
-			f.artifacts["main"] = map[string][]byte{"api-gate": []byte("<html>Sign in</html>")}
+		{"not a zip", func(f *cifake.GitLab, e *Env) {
+			f.SetArtifact("main", "api-gate", []byte("<html>Sign in</html>"))
 		}, "api-gate", "main", "not a zip archive"},
-		{"job token refused", func(f *fakeGitLab, e *Env) {
+		{"job token refused", func(f *cifake.GitLab, e *Env) {
 			e.Token, e.JobToken = "", "glcbt-64_notTheRightOne"
 		}, "api-gate", "main", "set SPECGATE_GITLAB_TOKEN"},
 		{"no job name", nil, " ", "main", "no job name"},
 		{"dot-dot ref", nil, "api-gate", "..", "not a branch or tag"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeGitLab(t)
-			env := f.env()
+			f := cifake.NewGitLab(t)
+			env := fakeEnv(f)
 			if tc.setup != nil {
 				tc.setup(f, &env)
 			}
-			_, err := f.client(env, nil).DownloadBaseline(context.Background(), tc.job, tc.ref, t.TempDir())
+			_, err := fakeClient(f, env, nil).DownloadBaseline(context.Background(), tc.job, tc.ref, t.TempDir())
 			if err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, ErrNoBaseline) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
@@ -235,16 +236,16 @@ func TestDownloadBaselineErrors(t *testing.T) {
 }
 
 func TestDownloadBaselineRetries(t *testing.T) {
-	f := newFakeGitLab(t)
-	f.artifacts["main"] = map[string][]byte{"api-gate": baselineZip(t)}
-	f.fail("GET artifacts", fakeFailure{status: 502}, fakeFailure{status: 429, retryAfter: "0"})
+	f := cifake.NewGitLab(t)
+	f.SetArtifact("main", "api-gate", baselineZip(t))
+	f.Fail("GET artifacts", cifake.Failure{Status: 502}, cifake.Failure{Status: 429, RetryAfter: "0"})
 	var logs []string
-	src, err := f.client(f.env(), &logs).DownloadBaseline(context.Background(), "api-gate", "main", t.TempDir())
+	src, err := fakeClient(f, fakeEnv(f), &logs).DownloadBaseline(context.Background(), "api-gate", "main", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(src.Files) != 2 || len(f.log()) != 3 || len(logs) != 2 {
-		t.Errorf("files %v, requests %v, logs %q", src.Files, f.log(), logs)
+	if len(src.Files) != 2 || len(f.Log()) != 3 || len(logs) != 2 {
+		t.Errorf("files %v, requests %v, logs %q", src.Files, f.Log(), logs)
 	}
 }
 
@@ -267,24 +268,24 @@ func (o *objectStore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestDownloadBaselineRedirectDropsToken(t *testing.T) {
 	for _, jobOnly := range []bool{false, true} {
-		f := newFakeGitLab(t)
+		f := cifake.NewGitLab(t)
 		store := &objectStore{archive: baselineZip(t)}
 		ss := httptest.NewServer(store)
 		t.Cleanup(ss.Close)
-		f.artifacts["main"] = map[string][]byte{"api-gate": nil}
-		f.redirect = ss.URL + "/artifacts/ab/cd/artifacts.zip?X-Amz-Expires=600&X-Amz-Signature=0f0f"
-		env := f.env()
+		f.SetArtifact("main", "api-gate", nil)
+		f.SetRedirect(ss.URL + "/artifacts/ab/cd/artifacts.zip?X-Amz-Expires=600&X-Amz-Signature=0f0f")
+		env := fakeEnv(f)
 		if jobOnly {
 			env.Token = ""
 		}
-		src, err := f.client(env, nil).DownloadBaseline(context.Background(), "api-gate", "main", t.TempDir())
+		src, err := fakeClient(f, env, nil).DownloadBaseline(context.Background(), "api-gate", "main", t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(src.Files) != 2 || src.Archive != "specgate-cafe1234.zip" {
 			t.Errorf("source %+v", src)
 		}
-		if f.auths[0] == "" {
+		if f.Auths()[0] == "" {
 			t.Errorf("GitLab got no token")
 		}
 		if len(store.headers) != 1 {
@@ -292,7 +293,7 @@ func TestDownloadBaselineRedirectDropsToken(t *testing.T) {
 		}
 		for name, v := range store.headers[0] {
 			for _, s := range v {
-				if strings.Contains(s, f.token) || strings.Contains(s, f.jobToken) {
+				if strings.Contains(s, cifake.GitLabToken) || strings.Contains(s, cifake.GitLabJobToken) {
 					t.Errorf("object store got the token in %s", name)
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/specgate/specgate/internal/cifake"
 	"github.com/specgate/specgate/internal/secrettest"
 )
 
@@ -28,53 +29,54 @@ func TestNoTokenInAnyOutput(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	newFake := func() *fakeGitLab {
-		f := newFakeGitLab(t)
-		f.token, f.jobToken, f.echoToken = token, jobToken, true
-		f.artifacts["main"] = map[string][]byte{"api-gate": baselineZip(t)}
+	newFake := func() *cifake.GitLab {
+		f := cifake.NewGitLab(t)
+		f.SetTokens(token, jobToken)
+		f.EchoToken(true)
+		f.SetArtifact("main", "api-gate", baselineZip(t))
 		return f
 	}
 	scenarios := []struct {
 		name string
-		run  func(f *fakeGitLab, env Env, logs *[]string)
+		run  func(f *cifake.GitLab, env Env, logs *[]string)
 	}{
-		{"wrong token, echoed", func(f *fakeGitLab, env Env, logs *[]string) {
+		{"wrong token, echoed", func(f *cifake.GitLab, env Env, logs *[]string) {
 			env.Token = wrong
-			r, err := f.client(env, logs).UpsertNote(ctx, failBody)
+			r, err := fakeClient(f, env, logs).UpsertNote(ctx, failBody)
 			record(r, err)
 		}},
-		{"wrong job token, echoed", func(f *fakeGitLab, env Env, logs *[]string) {
+		{"wrong job token, echoed", func(f *cifake.GitLab, env Env, logs *[]string) {
 			env.Token, env.JobToken = "", wrongJob
-			s, err := f.client(env, logs).DownloadBaseline(ctx, "api-gate", "main", t.TempDir())
+			s, err := fakeClient(f, env, logs).DownloadBaseline(ctx, "api-gate", "main", t.TempDir())
 			record(s, err)
 		}},
-		{"job token on notes", func(f *fakeGitLab, env Env, logs *[]string) {
+		{"job token on notes", func(f *cifake.GitLab, env Env, logs *[]string) {
 			env.Token = ""
-			r, err := f.client(env, logs).UpsertNote(ctx, failBody)
+			r, err := fakeClient(f, env, logs).UpsertNote(ctx, failBody)
 			record(r, err)
 		}},
-		{"read-only token", func(f *fakeGitLab, env Env, logs *[]string) {
-			f.readOnly = true
-			r, err := f.client(env, logs).UpsertNote(ctx, failBody)
+		{"read-only token", func(f *cifake.GitLab, env Env, logs *[]string) {
+			f.SetReadOnly(true)
+			r, err := fakeClient(f, env, logs).UpsertNote(ctx, failBody)
 			record(r, err)
 		}},
-		{"retries", func(f *fakeGitLab, env Env, logs *[]string) {
-			f.fail("GET notes", fakeFailure{status: 502}, fakeFailure{status: 429, retryAfter: "3600"})
-			r, err := f.client(env, logs).UpsertNote(ctx, failBody)
+		{"retries", func(f *cifake.GitLab, env Env, logs *[]string) {
+			f.Fail("GET notes", cifake.Failure{Status: 502}, cifake.Failure{Status: 429, RetryAfter: "3600"})
+			r, err := fakeClient(f, env, logs).UpsertNote(ctx, failBody)
 			record(r, err)
-			f.fail("GET artifacts", fakeFailure{status: 503}, fakeFailure{status: 503}, fakeFailure{status: 503}, fakeFailure{status: 503})
-			s, err := f.client(env, logs).DownloadBaseline(ctx, "api-gate", "main", t.TempDir())
+			f.Fail("GET artifacts", cifake.Failure{Status: 503}, cifake.Failure{Status: 503}, cifake.Failure{Status: 503}, cifake.Failure{Status: 503})
+			s, err := fakeClient(f, env, logs).DownloadBaseline(ctx, "api-gate", "main", t.TempDir())
 			record(s, err)
 		}},
-		{"no connection", func(f *fakeGitLab, env Env, logs *[]string) {
+		{"no connection", func(f *cifake.GitLab, env Env, logs *[]string) {
 			env.APIURL = "http://127.0.0.1:1/api/v4"
-			r, err := f.client(env, logs).UpsertNote(ctx, failBody)
+			r, err := fakeClient(f, env, logs).UpsertNote(ctx, failBody)
 			record(r, err)
-			s, err := f.client(env, logs).DownloadBaseline(ctx, "api-gate", "main", t.TempDir())
+			s, err := fakeClient(f, env, logs).DownloadBaseline(ctx, "api-gate", "main", t.TempDir())
 			record(s, err)
 		}},
-		{"successes and misses", func(f *fakeGitLab, env Env, logs *[]string) {
-			c := f.client(env, logs)
+		{"successes and misses", func(f *cifake.GitLab, env Env, logs *[]string) {
+			c := fakeClient(f, env, logs)
 			r, err := c.UpsertNote(ctx, failBody)
 			record(r, err)
 			r, err = c.UpsertNote(ctx, passBody)
@@ -83,14 +85,14 @@ func TestNoTokenInAnyOutput(t *testing.T) {
 			record(s, err)
 			s, err = c.DownloadBaseline(ctx, "api-gate", "develop", t.TempDir())
 			record(s, err)
-			f.artifacts["main"]["api-gate"] = makeZip(t, zipEntry{name: "../evil.yaml"})
+			f.SetArtifact("main", "api-gate", cifake.Zip(t, cifake.ZipEntry{Name: "../evil.yaml"}))
 			s, err = c.DownloadBaseline(ctx, "api-gate", "main", t.TempDir())
 			record(s, err)
 		}},
 	}
 	for _, sc := range scenarios {
 		f := newFake()
-		env := f.env()
+		env := fakeEnv(f)
 		var logs []string
 		sc.run(f, env, &logs)
 		record(env, logs)

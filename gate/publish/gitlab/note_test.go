@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/specgate/specgate/gate/render"
+	"github.com/specgate/specgate/internal/cifake"
 )
 
 var (
@@ -20,9 +21,9 @@ var (
 )
 
 // count counts the requests of the fake whose "METHOD path" starts with prefix.
-func count(f *fakeGitLab, prefix string) int {
+func count(f *cifake.GitLab, prefix string) int {
 	n := 0
-	for _, r := range f.log() {
+	for _, r := range f.Log() {
 		if strings.HasPrefix(r, prefix) {
 			n++
 		}
@@ -31,10 +32,10 @@ func count(f *fakeGitLab, prefix string) int {
 }
 
 func TestUpsertNoteCreatesThenEdits(t *testing.T) {
-	f := newFakeGitLab(t)
-	f.addNote("Looks good to me", false)
-	f.addNote("added 1 commit", true)
-	c := f.client(f.env(), nil)
+	f := cifake.NewGitLab(t)
+	f.AddNote("Looks good to me", false)
+	f.AddNote("added 1 commit", true)
+	c := fakeClient(f, fakeEnv(f), nil)
 	ctx := context.Background()
 	notes := "/api/v4/projects/4242/merge_requests/17/notes"
 
@@ -42,8 +43,8 @@ func TestUpsertNoteCreatesThenEdits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sg := f.specgateNotes()
-	if res.Action != Created || len(sg) != 1 || sg[0].id != res.NoteID || sg[0].body != failBody || res.Trimmed {
+	sg := f.MarkedNotes()
+	if res.Action != Created || len(sg) != 1 || sg[0].ID != res.NoteID || sg[0].Body != failBody || res.Trimmed {
 		t.Fatalf("first run: %+v; specgate notes %+v", res, sg)
 	}
 	if want := fmt.Sprintf("https://gitlab.example.com/group/project/-/merge_requests/17#note_%d", res.NoteID); res.URL != want {
@@ -52,7 +53,7 @@ func TestUpsertNoteCreatesThenEdits(t *testing.T) {
 	if n := count(f, "POST "+notes); n != 1 {
 		t.Errorf("%d POSTs, want 1", n)
 	}
-	if got := f.log()[0]; got != "GET "+notes+"?per_page=100&sort=asc" {
+	if got := f.Log()[0]; got != "GET "+notes+"?per_page=100&sort=asc" {
 		t.Errorf("first request %q", got)
 	}
 
@@ -64,36 +65,34 @@ func TestUpsertNoteCreatesThenEdits(t *testing.T) {
 		t.Errorf("same body again: %+v", again)
 	}
 	if count(f, "PUT ") != 0 || count(f, "POST ") != 1 {
-		t.Errorf("an unchanged note was written: %v", f.log())
+		t.Errorf("an unchanged note was written: %v", f.Log())
 	}
 
 	pass, err := c.UpsertNote(ctx, passBody)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sg = f.specgateNotes()
-	if pass.Action != Updated || pass.NoteID != res.NoteID || len(sg) != 1 || sg[0].body != passBody {
+	sg = f.MarkedNotes()
+	if pass.Action != Updated || pass.NoteID != res.NoteID || len(sg) != 1 || sg[0].Body != passBody {
 		t.Fatalf("pass run: %+v; specgate notes %+v", pass, sg)
 	}
 	if n := count(f, fmt.Sprintf("PUT %s/%d", notes, res.NoteID)); n != 1 {
-		t.Errorf("%d PUTs of the note, want 1: %v", n, f.log())
+		t.Errorf("%d PUTs of the note, want 1: %v", n, f.Log())
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.notes) != 3 || f.notes[0].body != "Looks good to me" || f.notes[1].body != "added 1 commit" {
-		t.Errorf("other notes changed: %+v", f.notes)
+	if all := f.Notes(); len(all) != 3 || all[0].Body != "Looks good to me" || all[1].Body != "added 1 commit" {
+		t.Errorf("other notes changed: %+v", all)
 	}
 }
 
 func TestUpsertNoteAddsMarker(t *testing.T) {
-	f := newFakeGitLab(t)
-	c := f.client(f.env(), nil)
+	f := cifake.NewGitLab(t)
+	c := fakeClient(f, fakeEnv(f), nil)
 	res, err := c.UpsertNote(context.Background(), "**specgate: PASS**\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sg := f.specgateNotes()
-	if res.Action != Created || len(sg) != 1 || sg[0].body != render.Marker+"\n**specgate: PASS**\n" {
+	sg := f.MarkedNotes()
+	if res.Action != Created || len(sg) != 1 || sg[0].Body != render.Marker+"\n**specgate: PASS**\n" {
 		t.Fatalf("%+v %+v", res, sg)
 	}
 	// Found again by the marker it was given.
@@ -117,16 +116,16 @@ func TestUpsertNoteFindsItsNote(t *testing.T) {
 		{name: "last of 3 pages by Link only", before: 250, after: 0, linkOnly: true, wantPages: 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeGitLab(t)
-			f.linkOnly = tc.linkOnly
+			f := cifake.NewGitLab(t)
+			f.SetLinkOnly(tc.linkOnly)
 			for i := range tc.before {
-				f.addNote(fmt.Sprintf("comment %d", i), i%7 == 0)
+				f.AddNote(fmt.Sprintf("comment %d", i), i%7 == 0)
 			}
-			id := f.addNote(failBody, false)
+			id := f.AddNote(failBody, false)
 			for i := range tc.after {
-				f.addNote(fmt.Sprintf("later comment %d", i), false)
+				f.AddNote(fmt.Sprintf("later comment %d", i), false)
 			}
-			c := f.client(f.env(), nil)
+			c := fakeClient(f, fakeEnv(f), nil)
 			res, err := c.UpsertNote(context.Background(), passBody)
 			if err != nil {
 				t.Fatal(err)
@@ -134,25 +133,25 @@ func TestUpsertNoteFindsItsNote(t *testing.T) {
 			if res.Action != Updated || res.NoteID != id {
 				t.Fatalf("%+v, want note %d updated", res, id)
 			}
-			if sg := f.specgateNotes(); len(sg) != 1 || sg[0].body != passBody {
+			if sg := f.MarkedNotes(); len(sg) != 1 || sg[0].Body != passBody {
 				t.Errorf("specgate notes: %+v", sg)
 			}
 			if n := count(f, "GET "); n != tc.wantPages {
-				t.Errorf("read %d pages, want %d: %v", n, tc.wantPages, f.log())
+				t.Errorf("read %d pages, want %d: %v", n, tc.wantPages, f.Log())
 			}
-			if tc.wantPages > 1 && !slices.ContainsFunc(f.log(), func(r string) bool { return strings.Contains(r, fmt.Sprintf("page=%d", tc.wantPages)) }) {
-				t.Errorf("page %d never asked for: %v", tc.wantPages, f.log())
+			if tc.wantPages > 1 && !slices.ContainsFunc(f.Log(), func(r string) bool { return strings.Contains(r, fmt.Sprintf("page=%d", tc.wantPages)) }) {
+				t.Errorf("page %d never asked for: %v", tc.wantPages, f.Log())
 			}
 		})
 	}
 }
 
 func TestUpsertNoteIgnoresSystemAndQuotedNotes(t *testing.T) {
-	f := newFakeGitLab(t)
-	sys := f.addNote(failBody, true) // a system note that happens to start with the marker
-	f.addNote("> "+failBody, false)  // a reply quoting the report
-	f.addNote("see "+render.Marker, false)
-	c := f.client(f.env(), nil)
+	f := cifake.NewGitLab(t)
+	sys := f.AddNote(failBody, true) // a system note that happens to start with the marker
+	f.AddNote("> "+failBody, false)  // a reply quoting the report
+	f.AddNote("see "+render.Marker, false)
+	c := fakeClient(f, fakeEnv(f), nil)
 	res, err := c.UpsertNote(context.Background(), passBody)
 	if err != nil {
 		t.Fatal(err)
@@ -161,49 +160,49 @@ func TestUpsertNoteIgnoresSystemAndQuotedNotes(t *testing.T) {
 		t.Fatalf("%+v: want a new note", res)
 	}
 	if count(f, "PUT ") != 0 {
-		t.Errorf("a note was edited: %v", f.log())
+		t.Errorf("a note was edited: %v", f.Log())
 	}
 }
 
 func TestUpsertNoteCannotWrite(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		setup     func(f *fakeGitLab, e *Env)
+		setup     func(f *cifake.GitLab, e *Env)
 		wantCalls bool
 		want      string
 	}{
-		{"403 on create", func(f *fakeGitLab, e *Env) { f.readOnly = true }, true, "403 Forbidden"},
-		{"403 on edit", func(f *fakeGitLab, e *Env) { f.readOnly = true; f.addNote(passBody, false) }, true, "403 Forbidden"},
-		{"401 bad token", func(f *fakeGitLab, e *Env) { e.Token = "glpat-notTheRightOne123" }, true, "401 Unauthorized"},
-		{"job token only", func(f *fakeGitLab, e *Env) { e.Token = "" }, false, "SPECGATE_GITLAB_TOKEN is not set"},
-		{"not a merge request", func(f *fakeGitLab, e *Env) { e.MergeRequestIID = 0 }, false, "not a merge request pipeline"},
-		{"merge request not visible", func(f *fakeGitLab, e *Env) { e.MergeRequestIID = 99 }, true, "404 Not Found"},
+		{"403 on create", func(f *cifake.GitLab, e *Env) { f.SetReadOnly(true) }, true, "403 Forbidden"},
+		{"403 on edit", func(f *cifake.GitLab, e *Env) { f.SetReadOnly(true); f.AddNote(passBody, false) }, true, "403 Forbidden"},
+		{"401 bad token", func(f *cifake.GitLab, e *Env) { e.Token = "glpat-notTheRightOne123" }, true, "401 Unauthorized"},
+		{"job token only", func(f *cifake.GitLab, e *Env) { e.Token = "" }, false, "SPECGATE_GITLAB_TOKEN is not set"},
+		{"not a merge request", func(f *cifake.GitLab, e *Env) { e.MergeRequestIID = 0 }, false, "not a merge request pipeline"},
+		{"merge request not visible", func(f *cifake.GitLab, e *Env) { e.MergeRequestIID = 99 }, true, "404 Not Found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeGitLab(t)
-			env := f.env()
+			f := cifake.NewGitLab(t)
+			env := fakeEnv(f)
 			tc.setup(f, &env)
-			_, err := f.client(env, nil).UpsertNote(context.Background(), failBody)
+			_, err := fakeClient(f, env, nil).UpsertNote(context.Background(), failBody)
 			if !errors.Is(err, ErrCannotWrite) {
 				t.Fatalf("err = %v, want ErrCannotWrite", err)
 			}
 			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
 				t.Errorf("err = %q, want one line with %q", msg, tc.want)
 			}
-			if called := len(f.log()) > 0; called != tc.wantCalls {
+			if called := len(f.Log()) > 0; called != tc.wantCalls {
 				t.Errorf("API called: %v, want %v", called, tc.wantCalls)
 			}
-			if count(f, "POST ")+count(f, "PUT ") > 0 && !f.readOnly {
-				t.Errorf("wrote anyway: %v", f.log())
+			if count(f, "POST ")+count(f, "PUT ") > 0 && !f.ReadOnly() {
+				t.Errorf("wrote anyway: %v", f.Log())
 			}
 		})
 	}
 }
 
 func TestUpsertNoteOtherErrorsAreNotCannotWrite(t *testing.T) {
-	f := newFakeGitLab(t)
-	f.fail("GET notes", fakeFailure{status: 500}, fakeFailure{status: 500}, fakeFailure{status: 500}, fakeFailure{status: 500})
-	_, err := f.client(f.env(), nil).UpsertNote(context.Background(), failBody)
+	f := cifake.NewGitLab(t)
+	f.Fail("GET notes", cifake.Failure{Status: 500}, cifake.Failure{Status: 500}, cifake.Failure{Status: 500}, cifake.Failure{Status: 500})
+	_, err := fakeClient(f, fakeEnv(f), nil).UpsertNote(context.Background(), failBody)
 	if err == nil || errors.Is(err, ErrCannotWrite) || !strings.Contains(err.Error(), "500 Internal Server Error") {
 		t.Fatalf("err = %v", err)
 	}
@@ -215,32 +214,32 @@ func TestUpsertNoteOtherErrorsAreNotCannotWrite(t *testing.T) {
 func TestUpsertNoteRetries(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		setup    func(f *fakeGitLab)
+		setup    func(f *cifake.GitLab)
 		want     Action
 		requests []string // methods of the requests, in order
 	}{
-		{"502 then 200 on the list", func(f *fakeGitLab) {
-			f.fail("GET notes", fakeFailure{status: 502})
+		{"502 then 200 on the list", func(f *cifake.GitLab) {
+			f.Fail("GET notes", cifake.Failure{Status: 502})
 		}, Created, []string{"GET", "GET", "POST"}},
-		{"429 with Retry-After 0", func(f *fakeGitLab) {
-			f.fail("GET notes", fakeFailure{status: 429, retryAfter: "0"})
+		{"429 with Retry-After 0", func(f *cifake.GitLab) {
+			f.Fail("GET notes", cifake.Failure{Status: 429, RetryAfter: "0"})
 		}, Created, []string{"GET", "GET", "POST"}},
-		{"503 on the edit", func(f *fakeGitLab) {
-			f.addNote(failBody, false)
-			f.fail("PUT note", fakeFailure{status: 503}, fakeFailure{status: 504})
+		{"503 on the edit", func(f *cifake.GitLab) {
+			f.AddNote(failBody, false)
+			f.Fail("PUT note", cifake.Failure{Status: 503}, cifake.Failure{Status: 504})
 		}, Updated, []string{"GET", "PUT", "PUT", "PUT"}},
-		{"502 on a create that never happened", func(f *fakeGitLab) {
-			f.fail("POST notes", fakeFailure{status: 502})
+		{"502 on a create that never happened", func(f *cifake.GitLab) {
+			f.Fail("POST notes", cifake.Failure{Status: 502})
 		}, Created, []string{"GET", "POST", "GET", "POST"}},
-		{"a create whose answer was lost", func(f *fakeGitLab) {
-			f.loseCreate = 1
+		{"a create whose answer was lost", func(f *cifake.GitLab) {
+			f.LoseCreates(1)
 		}, Created, []string{"GET", "POST", "GET"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFakeGitLab(t)
+			f := cifake.NewGitLab(t)
 			tc.setup(f)
 			var logs []string
-			res, err := f.client(f.env(), &logs).UpsertNote(context.Background(), passBody)
+			res, err := fakeClient(f, fakeEnv(f), &logs).UpsertNote(context.Background(), passBody)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -248,13 +247,13 @@ func TestUpsertNoteRetries(t *testing.T) {
 				t.Errorf("action %s, want %s", res.Action, tc.want)
 			}
 			var methods []string
-			for _, r := range f.log() {
+			for _, r := range f.Log() {
 				methods = append(methods, strings.Fields(r)[0])
 			}
 			if !slices.Equal(methods, tc.requests) {
-				t.Errorf("requests %v, want %v", f.log(), tc.requests)
+				t.Errorf("requests %v, want %v", f.Log(), tc.requests)
 			}
-			if sg := f.specgateNotes(); len(sg) != 1 || sg[0].body != passBody {
+			if sg := f.MarkedNotes(); len(sg) != 1 || sg[0].Body != passBody {
 				t.Errorf("specgate notes: %+v", sg)
 			}
 			if len(logs) == 0 || !strings.Contains(logs[0], "retry 1 of 3") {
@@ -265,11 +264,11 @@ func TestUpsertNoteRetries(t *testing.T) {
 }
 
 func TestRetryAfterOverMaxDelayIsNotWaited(t *testing.T) {
-	f := newFakeGitLab(t)
-	f.fail("GET notes", fakeFailure{status: 429, retryAfter: "3600"})
+	f := cifake.NewGitLab(t)
+	f.Fail("GET notes", cifake.Failure{Status: 429, RetryAfter: "3600"})
 	var logs []string
 	start := time.Now()
-	_, err := f.client(f.env(), &logs).UpsertNote(context.Background(), failBody)
+	_, err := fakeClient(f, fakeEnv(f), &logs).UpsertNote(context.Background(), failBody)
 	if err == nil || !strings.Contains(err.Error(), "429 Too Many Requests") {
 		t.Fatalf("err = %v", err)
 	}
@@ -282,9 +281,9 @@ func TestRetryAfterOverMaxDelayIsNotWaited(t *testing.T) {
 }
 
 func TestRetryAfterIsHonoured(t *testing.T) {
-	f := newFakeGitLab(t)
-	f.fail("GET notes", fakeFailure{status: 429, retryAfter: "1"})
-	c := f.client(f.env(), nil)
+	f := cifake.NewGitLab(t)
+	f.Fail("GET notes", cifake.Failure{Status: 429, RetryAfter: "1"})
+	c := fakeClient(f, fakeEnv(f), nil)
 	c.MaxDelay = 5 * time.Second
 	start := time.Now()
 	if _, err := c.UpsertNote(context.Background(), failBody); err != nil {
@@ -296,9 +295,9 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 }
 
 func TestRetryStopsWithTheContext(t *testing.T) {
-	f := newFakeGitLab(t)
-	f.fail("GET notes", fakeFailure{status: 503})
-	c := f.client(f.env(), nil)
+	f := cifake.NewGitLab(t)
+	f.Fail("GET notes", cifake.Failure{Status: 503})
+	c := fakeClient(f, fakeEnv(f), nil)
 	c.BaseDelay, c.MaxDelay = 30*time.Second, time.Minute
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
@@ -313,7 +312,7 @@ func TestRetryStopsWithTheContext(t *testing.T) {
 }
 
 func TestUpsertNoteTrimsLongBodies(t *testing.T) {
-	f := newFakeGitLab(t)
+	f := cifake.NewGitLab(t)
 	var b strings.Builder
 	b.WriteString(render.Marker + "\n**specgate: FAIL**\n\n<details><summary>Details</summary>\n\n")
 	line := strings.Repeat("é", 99) + "\n" // two bytes, one character each
@@ -321,15 +320,15 @@ func TestUpsertNoteTrimsLongBodies(t *testing.T) {
 		b.WriteString(line)
 	}
 	body := b.String()
-	res, err := f.client(f.env(), nil).UpsertNote(context.Background(), body)
+	res, err := fakeClient(f, fakeEnv(f), nil).UpsertNote(context.Background(), body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sg := f.specgateNotes()
+	sg := f.MarkedNotes()
 	if !res.Trimmed || len(sg) != 1 {
 		t.Fatalf("%+v, %d notes", res, len(sg))
 	}
-	got := sg[0].body
+	got := sg[0].Body
 	if n := utf8.RuneCountInString(got); n > MaxNoteChars || n < MaxNoteChars-2000 {
 		t.Errorf("trimmed to %d characters", n)
 	}
@@ -365,21 +364,21 @@ func TestNextLink(t *testing.T) {
 }
 
 func TestNextLinkOffOriginIsRefused(t *testing.T) {
-	f := newFakeGitLab(t)
-	other := newFakeGitLab(t)
+	f := cifake.NewGitLab(t)
+	other := cifake.NewGitLab(t)
 	for range 101 {
-		f.addNote("x", false)
+		f.AddNote("x", false)
 	}
-	f.linkOnly = true
+	f.SetLinkOnly(true)
 	// The fake's links name the host it was asked at; rewrite them.
-	c := f.client(f.env(), nil)
-	c.hc.Transport = rewriteLink{base: c.hc.Transport, from: f.srv.URL, to: other.srv.URL}
+	c := fakeClient(f, fakeEnv(f), nil)
+	c.hc.Transport = rewriteLink{base: c.hc.Transport, from: f.URL(), to: other.URL()}
 	_, err := c.UpsertNote(context.Background(), passBody)
 	if err == nil || !strings.Contains(err.Error(), "refusing a next-page link") {
 		t.Fatalf("err = %v", err)
 	}
-	if len(other.log()) != 0 {
-		t.Errorf("the other host was called: %v", other.log())
+	if len(other.Log()) != 0 {
+		t.Errorf("the other host was called: %v", other.Log())
 	}
 }
 
