@@ -128,6 +128,10 @@ func (a *app) publish(ctx context.Context, r *gate.Report, token, reportJSON str
 		if env.PR == 0 {
 			return nil // not a pull request: the summary is the report
 		}
+		if env.Fork {
+			fmt.Fprintln(a.stderr, "specgate: a fork's token cannot comment on this pull request: the report is in the job summary and the annotations")
+			return nil
+		}
 		c, err := ghpub.NewClient(ctx, env, nil)
 		if err != nil {
 			return fmt.Errorf("--comment: %v", err)
