@@ -46,6 +46,11 @@ func newDemoSystem(t *testing.T) *demoSystem {
 		}
 	}
 	d.todoPort, d.statsPort = freePort(t), freePort(t)
+	// Services are named by address; reports list them in byte order. The
+	// todo service comes first, whatever the ports, so reports compare.
+	if fmt.Sprint(d.todoPort) > fmt.Sprint(d.statsPort) {
+		d.todoPort, d.statsPort = d.statsPort, d.todoPort
+	}
 	t.Cleanup(d.stop)
 	return d
 }
