@@ -12,6 +12,7 @@ import (
 	"github.com/oasdiff/oasdiff/checker"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/specgate/specgate/internal/match"
 	"github.com/specgate/specgate/internal/oserr"
 )
 
@@ -209,29 +210,12 @@ func knownChecks() map[string]bool {
 
 // Service reports whether the policy selects a service.
 func (p *Policy) Service(name string) bool {
-	return selected(name, p.include.services, p.exclude.services)
+	return match.Keep(name, p.include.services, p.exclude.services)
 }
 
 // Path reports whether the policy selects a path.
 func (p *Policy) Path(path string) bool {
-	return selected(path, p.include.paths, p.exclude.paths)
-}
-
-func selected(s string, include, exclude []*regexp.Regexp) bool {
-	for _, re := range exclude {
-		if re.MatchString(s) {
-			return false
-		}
-	}
-	if len(include) == 0 {
-		return true
-	}
-	for _, re := range include {
-		if re.MatchString(s) {
-			return true
-		}
-	}
-	return false
+	return match.Keep(path, p.include.paths, p.exclude.paths)
 }
 
 // apply sets each change's level from the severity overrides, whether it

@@ -22,6 +22,7 @@ import (
 	"github.com/specgate/specgate/capture/pcapfile"
 	"github.com/specgate/specgate/capture/redact"
 	"github.com/specgate/specgate/capture/stream"
+	"github.com/specgate/specgate/internal/match"
 	"github.com/specgate/specgate/internal/oserr"
 )
 
@@ -67,24 +68,7 @@ func (f *ExchangeFilter) Keep(e *capture.Exchange) bool {
 	if i := strings.IndexByte(path, '?'); i >= 0 {
 		path = path[:i]
 	}
-	return keep(host, f.IncludeHosts, f.ExcludeHosts) && keep(path, f.IncludePaths, f.ExcludePaths)
-}
-
-func keep(s string, include, exclude []*regexp.Regexp) bool {
-	for _, re := range exclude {
-		if re.MatchString(s) {
-			return false
-		}
-	}
-	if len(include) == 0 {
-		return true
-	}
-	for _, re := range include {
-		if re.MatchString(s) {
-			return true
-		}
-	}
-	return false
+	return match.Keep(host, f.IncludeHosts, f.ExcludeHosts) && match.Keep(path, f.IncludePaths, f.ExcludePaths)
 }
 
 // Kind is the kind of an input file.
