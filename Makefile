@@ -6,7 +6,7 @@ STATICCHECK_VERSION := v0.8.2
 
 export CGO_ENABLED := 0
 
-.PHONY: all build demo test test-short fuzz-smoke fuzz lint bench clean
+.PHONY: all build demo test test-short fuzz-smoke fuzz lint bench image clean
 
 all: build
 
@@ -36,6 +36,12 @@ lint:
 ## bench: benchmarks, with ratios against tshark and a bare gopacket loop
 bench:
 	@bash scripts/bench.sh
+
+## image: the container image (FROM scratch, the static binary), where Docker runs
+IMAGE ?= specgate:dev
+image:
+	@docker info >/dev/null 2>&1 || { echo "make image: no Docker daemon here (docker info failed)"; exit 2; }
+	docker build -t $(IMAGE) .
 
 clean:
 	rm -rf bin .demo .bench
