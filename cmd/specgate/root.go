@@ -51,7 +51,7 @@ OpenAPI document per service and fails the build on breaking changes.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(a.versionCmd(), a.captureCmd(), a.inferCmd(), a.diffCmd(), a.checkCmd(), a.checksCmd(), a.proxyCmd(), a.hookCmd())
+	root.AddCommand(a.versionCmd(), a.captureCmd(), a.inferCmd(), a.diffCmd(), a.checkCmd(), a.checksCmd(), a.proxyCmd(), a.hookCmd(), a.kubeCmd())
 	return root
 }
 
