@@ -19,9 +19,15 @@ func (s *Stats) WriteSummary(w io.Writer) error {
 	if s.Filtered > 0 {
 		filtered = fmt.Sprintf(" (%d left out by the host and path filters)", s.Filtered)
 	}
-	if _, err := fmt.Fprintf(w, "captured %d %s%s from %d %s (%d packets, %d bytes%s)\n",
+	// Exchanges read from HAR files or recorded by the proxy tap came in no
+	// packets: the packet counts would say nothing.
+	packets := ""
+	if s.Packets > 0 || s.Exchanges == 0 {
+		packets = fmt.Sprintf(" (%d packets, %d bytes%s)", s.Packets, s.Bytes, drops)
+	}
+	if _, err := fmt.Fprintf(w, "captured %d %s%s from %d %s%s\n",
 		s.Exchanges, plural(s.Exchanges, "exchange"), filtered, len(servers), plural(uint64(len(servers)), "server"),
-		s.Packets, s.Bytes, drops); err != nil {
+		packets); err != nil {
 		return err
 	}
 	if len(servers) > 0 {
