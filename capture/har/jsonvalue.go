@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"math"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/specgate/specgate/internal/jsonstr"
 )
 
 // num is a lenient JSON number: HAR writers differ in whether they write
@@ -73,85 +73,8 @@ func (t *rText) UnmarshalJSON(raw []byte) error {
 	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return nil
 	}
-	if b, ok := appendUnquoted(make([]byte, 0, len(raw)-2), raw[1:len(raw)-1]); ok {
+	if b, ok := jsonstr.AppendUnquoted(make([]byte, 0, len(raw)-2), raw[1:len(raw)-1]); ok {
 		t.b, t.set = b, true
 	}
 	return nil
-}
-
-// appendUnquoted appends the value of the JSON string body s (without its
-// quotes) to dst. Invalid escapes make ok false; a lone surrogate becomes
-// U+FFFD, as encoding/json does.
-func appendUnquoted(dst, s []byte) ([]byte, bool) {
-	for len(s) > 0 {
-		i := bytes.IndexByte(s, '\\')
-		if i < 0 {
-			return append(dst, s...), true
-		}
-		dst = append(dst, s[:i]...)
-		s = s[i:]
-		if len(s) < 2 {
-			return dst, false
-		}
-		switch c := s[1]; c {
-		case '"', '\\', '/':
-			dst = append(dst, c)
-		case 'b':
-			dst = append(dst, '\b')
-		case 'f':
-			dst = append(dst, '\f')
-		case 'n':
-			dst = append(dst, '\n')
-		case 'r':
-			dst = append(dst, '\r')
-		case 't':
-			dst = append(dst, '\t')
-		case 'u':
-			r, ok := hex4(s[2:])
-			if !ok {
-				return dst, false
-			}
-			s = s[6:]
-			if utf16.IsSurrogate(r) {
-				high := r
-				r = utf8.RuneError
-				if len(s) >= 6 && s[0] == '\\' && s[1] == 'u' {
-					if low, ok := hex4(s[2:]); ok {
-						if d := utf16.DecodeRune(high, low); d != utf8.RuneError {
-							r = d
-							s = s[6:]
-						}
-					}
-				}
-			}
-			dst = utf8.AppendRune(dst, r)
-			continue
-		default:
-			return dst, false
-		}
-		s = s[2:]
-	}
-	return dst, true
-}
-
-// hex4 decodes the four hex digits at the start of s.
-func hex4(s []byte) (rune, bool) {
-	if len(s) < 4 {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[:4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
 }

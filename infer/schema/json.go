@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/specgate/specgate/internal/jsonstr"
 )
 
 // maxNesting bounds how deeply a JSON document may nest, as in encoding/json.
@@ -208,7 +209,7 @@ func (v *validator) str() (decode bool, err error) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				v.i++
 			case 'u':
-				if _, ok := hex4(d, v.i+1); !ok {
+				if _, ok := jsonstr.Hex4(d[min(v.i+1, len(d)):]); !ok {
 					return false, v.fail("invalid \\u escape")
 				}
 				v.i += 5
@@ -278,7 +279,7 @@ func (v *validator) object(depth int) error {
 		k := keyRef{off: start, end: v.i - 1}
 		if decode {
 			off := len(v.arena)
-			v.arena = appendDecoded(v.arena, v.d[k.off:k.end])
+			v.arena = jsonstr.AppendDecoded(v.arena, v.d[k.off:k.end])
 			k = keyRef{off: off, end: len(v.arena), canon: true}
 		}
 		v.keys = append(v.keys, k)
@@ -335,87 +336,6 @@ func (v *validator) unique(ks []keyRef) error {
 		}
 	}
 	return nil
-}
-
-// hex4 reads the four hex digits at d[i:].
-func hex4(d string, i int) (rune, bool) {
-	if i < 0 || i+4 > len(d) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range []byte(d[i : i+4]) {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 10
-		case c >= 'A' && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
-
-// appendDecoded appends the contents of a JSON string (without its quotes)
-// as encoding/json decodes it: escapes resolved, unpaired surrogates and
-// bytes that are not valid UTF-8 replaced by U+FFFD.
-func appendDecoded(dst []byte, raw string) []byte {
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		switch {
-		case c == '\\' && i+1 < len(raw):
-			i += 2
-			switch e := raw[i-1]; e {
-			case 'b':
-				dst = append(dst, '\b')
-			case 'f':
-				dst = append(dst, '\f')
-			case 'n':
-				dst = append(dst, '\n')
-			case 'r':
-				dst = append(dst, '\r')
-			case 't':
-				dst = append(dst, '\t')
-			case 'u':
-				r, ok := hex4(raw, i)
-				if !ok {
-					dst = utf8.AppendRune(dst, utf8.RuneError)
-					continue
-				}
-				i += 4
-				if utf16.IsSurrogate(r) {
-					if i+1 < len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-						if r2, ok := hex4(raw, i+2); ok {
-							if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-								dst = utf8.AppendRune(dst, dec)
-								i += 6
-								continue
-							}
-						}
-					}
-					r = utf8.RuneError
-				}
-				dst = utf8.AppendRune(dst, r)
-			default:
-				dst = append(dst, e)
-			}
-		case c < utf8.RuneSelf:
-			dst = append(dst, c)
-			i++
-		default:
-			r, size := utf8.DecodeRuneInString(raw[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = utf8.AppendRune(dst, utf8.RuneError)
-			} else {
-				dst = append(dst, raw[i:i+size]...)
-			}
-			i += size
-		}
-	}
-	return dst
 }
 
 // applier records a validated document. It never reads past the data, so a
@@ -570,7 +490,7 @@ func (p *applier) str() string {
 }
 
 func (p *applier) decode(raw string) string {
-	p.s.buf = appendDecoded(p.s.buf[:0], raw)
+	p.s.buf = jsonstr.AppendDecoded(p.s.buf[:0], raw)
 	return bytesString(p.s.buf)
 }
 
