@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 
 	"github.com/specgate/specgate/capture"
 	"github.com/specgate/specgate/capture/har"
@@ -89,37 +88,50 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	serveCtx, stopServe := context.WithCancel(ctx)
 	defer stopServe()
-	served := make(chan error, 1)
-	go func() { served <- p.Serve(serveCtx, ln) }()
+	// served closes when Serve returns, with its error in serveErr: the
+	// command is killed when the proxy stops first (its sink failed).
+	served := make(chan struct{})
+	var serveErr error
+	go func() {
+		serveErr = p.Serve(serveCtx, ln)
+		close(served)
+	}()
 	if cfg.Ready != nil {
 		cfg.Ready(ln.Addr().String(), res.URL)
 	}
 
-	var serveErr error
-	serveDone := false
 	if len(cfg.Command) > 0 {
-		code, done, err := runCommand(ctx, cfg, res.URL, served)
-		if done {
-			serveErr, serveDone = err, true
-		} else if err != nil {
+		code, aborted, err := command.Run(ctx, command.Spec{
+			Args: cfg.Command, Env: []string{EnvURL + "=" + res.URL},
+			Stdin: cfg.Stdin, Stdout: cfg.Stdout, Stderr: cfg.Stderr,
+			Stop: cfg.Stop, Abort: served,
+		})
+		var se *command.StartError
+		switch {
+		case aborted:
+			if serveErr == nil {
+				serveErr = errors.New("proxy: stopped before the command exited")
+			}
+		case errors.As(err, &se):
+			stopServe()
+			<-served
+			return nil, &UsageError{Msg: se.Msg}
+		case err != nil:
 			stopServe()
 			<-served
 			return nil, err
-		} else {
+		default:
 			res.CommandRan, res.ExitCode = true, code
 		}
 	} else {
 		select {
 		case <-cfg.Stop:
 		case <-ctx.Done():
-		case serveErr = <-served:
-			serveDone = true
+		case <-served:
 		}
 	}
 	stopServe()
-	if !serveDone {
-		serveErr = <-served
-	}
+	<-served
 	if serveErr != nil {
 		return nil, serveErr
 	}
@@ -159,35 +171,3 @@ func listenURL(a net.Addr) string {
 	return "http://" + netip.AddrPortFrom(ip, ap.Port()).String()
 }
 
-// runCommand runs the command to its end, forwarding stop signals to it.
-// When the proxy stops first (its sink failed), it kills the command and
-// returns done with the proxy's error. (command.Run serves captures,
-// whose end is a signal; the proxy's end carries an error to report.)
-func runCommand(ctx context.Context, cfg Config, url string, served <-chan error) (code int, done bool, err error) {
-	cmd := exec.Command(cfg.Command[0], cfg.Command[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = cfg.Stdin, cfg.Stdout, cfg.Stderr
-	cmd.Env = append(os.Environ(), EnvURL+"="+url)
-	if err := cmd.Start(); err != nil {
-		return 0, false, &UsageError{Msg: fmt.Sprintf("run %s: %v", cfg.Command[0], oserr.Cause(err))}
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
-	for {
-		select {
-		case err := <-waited:
-			code, err := command.ExitCode(cmd, err)
-			return code, false, err
-		case sig := <-cfg.Stop:
-			_ = cmd.Process.Signal(sig)
-		case <-ctx.Done():
-			_ = cmd.Process.Kill()
-		case err := <-served:
-			_ = cmd.Process.Kill()
-			<-waited
-			if err == nil {
-				err = errors.New("proxy: stopped before the command exited")
-			}
-			return 0, true, err
-		}
-	}
-}
