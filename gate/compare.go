@@ -52,10 +52,11 @@ func Compare(base, cur *Doc, pol *Policy) ([]Change, Coverage, error) {
 	found := checker.CheckBackwardCompatibilityUntilLevel(checker.NewConfig(checker.GetAllChecks()), d, srcs, checker.INFO)
 	loc := checker.NewDefaultLocalizer()
 
-	c := &classifier{service: cur.Service, ev: ev, callers: callersOf(cur, base)}
-	renamed := c.pairRenames()
+	c := &classifier{service: cur.Service, ev: ev, callers: callersOf(cur, base),
+		handled: map[string]bool{}, renamedFrom: map[string]bool{}, renamedTo: map[string]bool{}}
+	c.evidenced(c.pairRenames())
 	for _, f := range found {
-		c.oasdiff(f, loc, renamed)
+		c.oasdiff(f, loc)
 	}
 	c.own()
 	cov := Coverage{Service: cur.Service}
@@ -132,12 +133,7 @@ func parent(p string) string {
 }
 
 // oasdiff classifies one of oasdiff's findings.
-func (c *classifier) oasdiff(f checker.Change, loc checker.Localizer, renamed []rename) {
-	if c.handled == nil {
-		c.handled = map[string]bool{}
-		c.renamedFrom, c.renamedTo = map[string]bool{}, map[string]bool{}
-		c.evidenced(renamed)
-	}
+func (c *classifier) oasdiff(f checker.Change, loc checker.Localizer) {
 	op := strings.ToUpper(f.GetOperation()) + " " + f.GetPath()
 	args := f.GetArgs()
 	if strings.HasPrefix(f.GetId(), "response-") && (strings.Contains(f.GetId(), "property-removed") || strings.Contains(f.GetId(), "property-added")) && len(args) >= 2 {
