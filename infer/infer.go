@@ -95,6 +95,9 @@ type service struct {
 	name    string
 	trie    *paths.Trie[*pathObs]
 	servers map[string]struct{}
+	// lastHost is the Host of the last origin-form request whose server
+	// URL is in servers.
+	lastHost string
 }
 
 func (in *Inferrer) service(name string) *service {

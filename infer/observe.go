@@ -31,7 +31,13 @@ func (in *Inferrer) Observe(e *capture.Exchange) {
 		in.stats.Unsupported++ // a path of more segments than templates hold
 		return
 	}
-	svc.servers[serverURL(e)] = struct{}{}
+	// Requests in origin form to the Host seen last have its server URL.
+	if t, h := e.Request.Target, e.Request.Host; h == "" || h != svc.lastHost || t == "" || t[0] != '/' {
+		svc.servers[serverURL(e)] = struct{}{}
+		if h != "" && t != "" && t[0] == '/' {
+			svc.lastHost = h
+		}
+	}
 	op := po.op(method)
 	op.samples++
 	for _, v := range values {
