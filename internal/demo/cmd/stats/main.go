@@ -7,18 +7,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
+	"github.com/specgate/specgate/internal/demo/runserver"
 	"github.com/specgate/specgate/internal/demo/stats"
 )
 
@@ -47,23 +45,12 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(string
 		return 1
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
-	srv := &http.Server{Handler: stats.New(), ReadHeaderTimeout: 5 * time.Second, ErrorLog: logger}
 	logger.Printf("statistics service listening on http://%s", ln.Addr())
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
+	if err := runserver.Run(ctx, ln, stats.New(), logger); err != nil {
 		fmt.Fprintf(stderr, "stats: %v\n", err)
-		return 1
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "stats: shutdown: %v\n", err)
 		return 1
 	}
 	return 0

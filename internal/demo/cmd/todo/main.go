@@ -9,13 +9,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -23,6 +21,7 @@ import (
 	"time"
 
 	"github.com/specgate/specgate/internal/demo/resp"
+	"github.com/specgate/specgate/internal/demo/runserver"
 	"github.com/specgate/specgate/internal/demo/todo"
 )
 
@@ -72,24 +71,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintf(stderr, "todo: %v\n", err)
 		return 1
 	}
-	srv := &http.Server{Handler: todo.New(cfg), ReadHeaderTimeout: 5 * time.Second, ErrorLog: logger}
 	logger.Printf("todo service %s listening on http://%s (store: %s, statistics: %s)",
 		v.Name, ln.Addr(), storeName, cmpOr(*statsURL, "none"))
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
+	if err := runserver.Run(ctx, ln, todo.New(cfg), logger); err != nil {
 		fmt.Fprintf(stderr, "todo: %v\n", err)
-		return 1
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		fmt.Fprintf(stderr, "todo: shutdown: %v\n", err)
 		return 1
 	}
 	return 0
