@@ -162,8 +162,10 @@ func (a *app) runInfer(ctx context.Context, f *inferFlags, inputs []string) erro
 
 	// Everything is rendered and checked before anything is written.
 	out := make([][]byte, len(names))
+	docs := make([]*openapi3.T, len(names))
 	for i, n := range names {
 		doc := in.Document(n)
+		docs[i] = doc
 		if err := infer.Validate(ctx, doc); err != nil {
 			return fmt.Errorf("the document inferred for %s does not validate: %v", n, err)
 		}
@@ -207,7 +209,7 @@ func (a *app) runInfer(ctx context.Context, f *inferFlags, inputs []string) erro
 		}
 	}
 	if !f.quiet {
-		a.inferSummary(in, names, written)
+		a.inferSummary(in, names, docs, written)
 	}
 	return nil
 }
@@ -366,7 +368,7 @@ func listOrNone(names []string) string {
 }
 
 // inferSummary prints what was inferred, one line per service.
-func (a *app) inferSummary(in *infer.Inferrer, names, written []string) {
+func (a *app) inferSummary(in *infer.Inferrer, names []string, docs []*openapi3.T, written []string) {
 	st := in.Stats()
 	fmt.Fprintf(a.stderr, "specgate: %d exchanges", st.Exchanges)
 	if st.Documents > 0 {
@@ -374,7 +376,7 @@ func (a *app) inferSummary(in *infer.Inferrer, names, written []string) {
 	}
 	fmt.Fprintf(a.stderr, " → %s\n", plural(len(names), "service"))
 	for i, n := range names {
-		doc := in.Document(n)
+		doc := docs[i]
 		ops := 0
 		for _, item := range doc.Paths.Map() {
 			ops += len(item.Operations())
