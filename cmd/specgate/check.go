@@ -335,7 +335,6 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 		}
 	}
 
-	current := inferredDocs(in)
 	if f.specs != "" {
 		if err := writeSpecs(in, f.specs, true); err != nil {
 			return err
@@ -345,7 +344,7 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 		return a.updateBaseline(in, f.baselines[0])
 	}
 
-	r, err := gate.Run(gate.Input{Baselines: baselines, Current: current, Health: health(res.Stats), Policy: pol, Today: time.Now()})
+	r, err := gate.Run(gate.Input{Baselines: baselines, Current: inferredDocs(in), Health: health(res.Stats), Policy: pol, Today: time.Now()})
 	if err != nil {
 		return &usageError{err}
 	}
