@@ -170,4 +170,3 @@ func listenURL(a net.Addr) string {
 	}
 	return "http://" + netip.AddrPortFrom(ip, ap.Port()).String()
 }
-
