@@ -4,6 +4,8 @@
 package jsonstr
 
 import (
+	"bytes"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -15,11 +17,18 @@ type Text interface{ ~string | ~[]byte }
 // Escapes are resolved and a lone surrogate becomes U+FFFD; bytes that are
 // not escapes are copied as they are, valid UTF-8 or not. An invalid
 // escape makes ok false.
-func AppendUnquoted[T Text](dst []byte, s T) (out []byte, ok bool) {
+func AppendUnquoted(dst, s []byte) (out []byte, ok bool) {
+	return appendUnquoted(dst, s, bytes.IndexByte)
+}
+
+// appendUnquoted is AppendUnquoted for either kind of text, index being
+// the vectorised byte search of package bytes or strings: the text
+// between escapes is most of a body.
+func appendUnquoted[T Text](dst []byte, s T, index func(T, byte) int) (out []byte, ok bool) {
 	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != '\\' {
-			i++
+		i := index(s, '\\')
+		if i < 0 {
+			i = len(s)
 		}
 		dst = append(dst, s[:i]...)
 		s = s[i:]
@@ -73,9 +82,9 @@ func AppendUnquoted[T Text](dst []byte, s T) (out []byte, ok bool) {
 // AppendDecoded is AppendUnquoted for text already known to be valid JSON,
 // with bytes that are not valid UTF-8 replaced by U+FFFD one by one, as
 // encoding/json decodes strings.
-func AppendDecoded[T Text](dst []byte, s T) []byte {
+func AppendDecoded(dst []byte, s string) []byte {
 	start := len(dst)
-	dst, _ = AppendUnquoted(dst, s)
+	dst, _ = appendUnquoted(dst, s, strings.IndexByte)
 	if utf8.Valid(dst[start:]) {
 		return dst
 	}

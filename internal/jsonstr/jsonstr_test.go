@@ -19,7 +19,7 @@ func TestMatchesEncodingJSON(t *testing.T) {
 		if got := string(AppendDecoded(nil, raw)); got != want {
 			t.Errorf("AppendDecoded(%q) = %q, want %q", raw, got, want)
 		}
-		if got := string(AppendDecoded([]byte("x"), []byte(raw))); got != "x"+want {
+		if got := string(AppendDecoded([]byte("x"), raw)); got != "x"+want {
 			t.Errorf("AppendDecoded after a prefix (%q) = %q", raw, got)
 		}
 	}
@@ -37,7 +37,7 @@ func TestAppendUnquoted(t *testing.T) {
 		{`\u12`, "", false},
 		{`\u00e9`, "é", true},
 	} {
-		got, ok := AppendUnquoted(nil, c.in)
+		got, ok := AppendUnquoted(nil, []byte(c.in))
 		if string(got) != c.want || ok != c.ok {
 			t.Errorf("AppendUnquoted(%q) = %q, %v; want %q, %v", c.in, got, ok, c.want, c.ok)
 		}
@@ -50,7 +50,7 @@ func FuzzAppendDecoded(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		var want string
 		if json.Unmarshal([]byte(`"`+raw+`"`), &want) != nil {
-			AppendUnquoted(nil, raw) // must not panic
+			AppendUnquoted(nil, []byte(raw)) // must not panic
 			return
 		}
 		if got := string(AppendDecoded(nil, raw)); got != want {
