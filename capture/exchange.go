@@ -126,6 +126,12 @@ type Exchange struct {
 	// Upgrade names the protocol the connection switched to after this
 	// exchange ("websocket", "h2c"), if it did.
 	Upgrade string
+	// Service and Caller name the server and the client as the platform
+	// names them ("default/todo-service", "default/todo"), when a resolver
+	// such as the Kubernetes one knew them; "" otherwise. Inference prefers
+	// them to the Host header and the User-Agent.
+	Service string
+	Caller  string
 	// Redacted reports that secrets were redacted from the exchange with
 	// specgate's built-in rules: by this process, or by the one that wrote
 	// the HAR or NDJSON file it was read from.

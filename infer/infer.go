@@ -333,10 +333,15 @@ var genericAgents = map[string]bool{
 	"guzzlehttp": true, "playwright": true, "jetty": true, "hc": true,
 }
 
-// DefaultCaller names the client of e by its User-Agent product when that
-// names an application ("billing-service/2.3" → "billing-service"), else
-// by its address without the port; "" when neither is known.
+// DefaultCaller names the client of e by the name the platform gave it
+// (Exchange.Caller, as "default/todo") when a resolver set one, else by its
+// User-Agent product when that names an application ("billing-service/2.3"
+// → "billing-service"), else by its address without the port; "" when none
+// is known.
 func DefaultCaller(e *capture.Exchange) string {
+	if e.Caller != "" {
+		return e.Caller
+	}
 	ua := e.Request.Header.Get("User-Agent")
 	if i := strings.IndexAny(ua, "/ ("); i >= 0 {
 		ua = ua[:i]
@@ -360,9 +365,14 @@ func isToken(s string) bool {
 	return true
 }
 
-// ServiceName returns the service an exchange went to: its Host (lower
-// case, without a trailing dot), else the server address and port.
+// ServiceName returns the service an exchange went to: the name the
+// platform gave it (Exchange.Service, as "default/todo-service") when a
+// resolver set one, else its Host (lower case, without a trailing dot),
+// else the server address and port.
 func ServiceName(e *capture.Exchange) string {
+	if e.Service != "" {
+		return e.Service
+	}
 	h := e.Request.Host
 	if h == "" {
 		t := e.Request.Target

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"mime"
+	"net"
+	"net/netip"
 	"net/textproto"
 	"net/url"
 	"sort"
@@ -32,8 +34,14 @@ func (in *Inferrer) Observe(e *capture.Exchange) {
 		return
 	}
 	// Requests in origin form to the Host seen last have its server URL.
+	// A service the platform named (Kubernetes) is reached at addresses
+	// the cluster allocates anew each time (ClusterIPs, node IPs): only
+	// host names become servers there, so that the document stays the same
+	// from one cluster to the next.
 	if t, h := e.Request.Target, e.Request.Host; h == "" || h != svc.lastHost || t == "" || t[0] != '/' {
-		svc.servers[serverURL(e)] = struct{}{}
+		if u := serverURL(e); e.Service == "" || !addressHost(u) {
+			svc.servers[u] = struct{}{}
+		}
 		if h != "" && t != "" && t[0] == '/' {
 			svc.lastHost = h
 		}
@@ -125,6 +133,18 @@ func splitTarget(t string) (path, rawQuery string, ok bool) {
 }
 
 // serverURL returns the server URL of e: scheme and host.
+// addressHost reports whether a server URL names its host by an IP
+// address (or has no host name at all).
+func addressHost(u string) bool {
+	_, host, _ := strings.Cut(u, "://")
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	_, err := netip.ParseAddr(host)
+	return err == nil || host == ""
+}
+
 func serverURL(e *capture.Exchange) string {
 	u := e.URL()
 	i := strings.Index(u, "://")

@@ -161,8 +161,9 @@ func TestCallersBounded(t *testing.T) {
 }
 
 func TestFileNames(t *testing.T) {
-	got := infer.FileNames([]string{"api.example.com:8080", "API.example.com:8080", "con", "10.0.0.1:80", "a/b\\c"}, ".yaml")
-	if got["10.0.0.1:80"] != "10.0.0.1_80.yaml" || got["con"] != "_con.yaml" || got["a/b\\c"] != "a_b_c.yaml" {
+	got := infer.FileNames([]string{"api.example.com:8080", "API.example.com:8080", "con", "10.0.0.1:80", "a/b\\c", "default/todo-service", "/x"}, ".yaml")
+	if got["10.0.0.1:80"] != "10.0.0.1_80.yaml" || got["con"] != "_con.yaml" || got["a/b\\c"] != "a.b_c.yaml" ||
+		got["default/todo-service"] != "default.todo-service.yaml" || got["/x"] != "_x.yaml" {
 		t.Errorf("names %v", got)
 	}
 	if a, b := got["api.example.com:8080"], got["API.example.com:8080"]; a == b || !strings.HasPrefix(a, "api.example.com_8080-") {
@@ -206,5 +207,33 @@ func TestMediaTypes(t *testing.T) {
 	}
 	if s := get("/json", "application/problem+json"); !is(s, "object") || s.Properties["a"] == nil {
 		t.Errorf("+json: %+v", s)
+	}
+}
+
+// TestPlatformNames: a service and caller named by a resolver (Kubernetes)
+// win over the Host and the User-Agent, and addresses the cluster
+// allocates (ClusterIPs, node IPs) do not become servers; host names do.
+func TestPlatformNames(t *testing.T) {
+	named := func(host, caller string) *capture.Exchange {
+		e := ex("GET", "/stats", 200, "User-Agent", "Go-http-client/1.1")
+		e.Request.Host, e.Service, e.Caller = host, "default/stats-service", caller
+		return e
+	}
+	b := infer1(t, named("10.96.0.20", "default/todo"), named("172.18.0.2:30081", ""),
+		named("stats-service.default.svc:8081", "default/todo"))
+	doc := loadDoc(t, b)
+	if doc.Info.Title != "default/stats-service" {
+		t.Errorf("title %q, want the platform's name", doc.Info.Title)
+	}
+	var servers []string
+	for _, s := range doc.Servers {
+		servers = append(servers, s.URL)
+	}
+	if len(servers) != 1 || servers[0] != "http://stats-service.default.svc:8081" {
+		t.Errorf("servers %v, want only the host name", servers)
+	}
+	x := doc.Paths.Value("/stats").Get.Extensions["x-specgate"].(map[string]any)
+	if c := x["callers"].([]any); len(c) != 2 || c[0] != "10.0.0.9" || c[1] != "default/todo" {
+		t.Errorf("callers %v, want the workload, and the address where no workload was known", c)
 	}
 }

@@ -287,8 +287,8 @@ func safeName(s string) string {
 			sb.WriteByte(c)
 		case c >= 'A' && c <= 'Z':
 			sb.WriteByte(c + 'a' - 'A')
-		case c == '.' && sb.Len() > 0:
-			sb.WriteByte(c)
+		case (c == '.' || c == '/') && sb.Len() > 0:
+			sb.WriteByte('.') // "default/todo-service" → "default.todo-service"
 		default:
 			sb.WriteByte('_')
 		}
