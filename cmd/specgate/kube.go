@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -61,6 +66,72 @@ as it was. Workloads that already have the sidecar are left alone.`,
 	fl.StringVar(&o.Name, "name", inject.DefaultName, "sidecar container name")
 	fl.StringVar(&o.Output, "output-dir", inject.DefaultOutput, "directory in the sidecar the capture is written to")
 	fl.StringArrayVar(&o.Args, "capture-arg", nil, "extra argument for specgate capture, repeatable")
-	k.AddCommand(c)
+	fl.StringVar(&o.Binary, "binary", inject.DefaultBinary, "path of specgate in the image, for the preStop hook")
+	k.AddCommand(c, a.kubeStopCmd())
 	return k
+}
+
+// kubeStopCmd is the sidecar's preStop hook: it stops the capture running
+// as PID 1 of the container and waits until its output is written.
+func (a *app) kubeStopCmd() *cobra.Command {
+	var pid int
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "stop [--pid N] [--timeout D]",
+		Short: "Stop a running capture and wait until it has written its output",
+		Long: `Stop sends SIGTERM to a running specgate (by default PID 1, the capture
+container's own process, which is what the sidecar's preStop hook needs)
+and waits until it has written everything it captured and exited. It
+refuses to signal a process that is not specgate.`,
+		Example: `  # the preStop hook 'kube inject' adds to the capture sidecar
+  /specgate kube stop`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return stopCapture(cmd.Context(), pid, timeout)
+		},
+	}
+	c.Flags().IntVar(&pid, "pid", 1, "process to stop")
+	c.Flags().DurationVar(&timeout, "timeout", 25*time.Second, "how long to wait for it to exit")
+	return c
+}
+
+// stopCapture sends SIGTERM to the specgate process pid and waits until it
+// has exited or timeout has passed.
+func stopCapture(ctx context.Context, pid int, timeout time.Duration) error {
+	if pid <= 0 {
+		return &usageError{fmt.Errorf("--pid %d: not a process id", pid)}
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return &usageError{fmt.Errorf("process %d: %w", pid, oserr.Cause(err))}
+	}
+	if name := strings.TrimSpace(string(comm)); !strings.HasPrefix(name, "specgate") {
+		return &usageError{fmt.Errorf("process %d is %s, not specgate: not stopping it", pid, name)}
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("signal process %d: %w", pid, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		// A child of ours stays a zombie until reaped, so a process that
+		// is gone or a zombie has finished.
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || zombie(stat) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("process %d still running after %v", pid, timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+// zombie reports whether a /proc/PID/stat line says the process has exited.
+func zombie(stat []byte) bool {
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && (stat[i+2] == 'Z' || stat[i+2] == 'X')
 }

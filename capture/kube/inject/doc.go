@@ -14,12 +14,13 @@
 // node tree, which keeps keys, order, quoting styles and the comments
 // yaml.v3 attaches to nodes.
 //
-// Flushing on termination: the image is FROM scratch, so there is no shell
-// for an exec preStop hook, and an httpGet hook has nothing to call. The
-// sidecar therefore has no preStop hook: when the pod stops, the kubelet
-// sends SIGTERM, and specgate capture stops, writes everything captured so
-// far and exits 0 within the pod's terminationGracePeriodSeconds, which is
-// left as it is.
+// Flushing on termination: the sidecar has a preStop hook that runs
+// "specgate kube stop" in its own container (the image is FROM scratch, so
+// the hook runs specgate itself, not a shell). It sends SIGTERM to the
+// capture, PID 1 of the container, and waits until it has written
+// everything captured so far and exited, within the pod's
+// terminationGracePeriodSeconds, which is left as it is. The kubelet's own
+// SIGTERM, which follows, would do the same.
 //
 // Jobs and CronJobs get a native sidecar instead: an init container with
 // restartPolicy: Always (Kubernetes 1.29 and later), so that their pods

@@ -15,6 +15,7 @@ const (
 	DefaultImage  = "ghcr.io/specgate/specgate:latest"
 	DefaultName   = "specgate"
 	DefaultOutput = "/var/run/specgate"
+	DefaultBinary = "/specgate"
 )
 
 // VolumeName is the name of the emptyDir volume the sidecar writes to.
@@ -31,11 +32,17 @@ type Options struct {
 	Output string
 	// Args are appended to the capture command's arguments.
 	Args []string
+	// Binary is the path of specgate in the image, which the preStop hook
+	// runs ("/specgate" in specgate's own image).
+	Binary string
 }
 
 func (o Options) withDefaults() Options {
 	if o.Image == "" {
 		o.Image = DefaultImage
+	}
+	if o.Binary == "" {
+		o.Binary = DefaultBinary
 	}
 	if o.Name == "" {
 		o.Name = DefaultName

@@ -307,8 +307,8 @@ spec:
 	if len(pod.Volumes) != 1 || pod.Volumes[0]["name"] != VolumeName || !reflect.DeepEqual(pod.Volumes[0]["emptyDir"], map[string]any{}) {
 		t.Errorf("volumes %+v", pod.Volumes)
 	}
-	if strings.Contains(string(out), "preStop") {
-		t.Error("the sidecar has a preStop hook")
+	if got := c.Lifecycle.PreStop.Exec.Command; !slices.Equal(got, []string{"/specgate", "kube", "stop"}) {
+		t.Errorf("preStop hook %q, want specgate kube stop", got)
 	}
 }
 

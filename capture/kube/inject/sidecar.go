@@ -16,7 +16,17 @@ type (
 		Env             []envVar        `yaml:"env"`
 		Resources       resources       `yaml:"resources"`
 		SecurityContext securityContext `yaml:"securityContext"`
+		Lifecycle       lifecycle       `yaml:"lifecycle"`
 		VolumeMounts    []volumeMount   `yaml:"volumeMounts"`
+	}
+	lifecycle struct {
+		PreStop handler `yaml:"preStop"`
+	}
+	handler struct {
+		Exec execAction `yaml:"exec"`
+	}
+	execAction struct {
+		Command []string `yaml:"command"`
 	}
 	envVar struct {
 		Name      string    `yaml:"name"`
@@ -87,6 +97,9 @@ func sidecar(o Options, native bool) container {
 			ReadOnlyRootFilesystem:   true,
 			AllowPrivilegeEscalation: false,
 		},
+		// The hook makes the capture (PID 1 of the container) write what
+		// it holds and exit, and waits for it, before the kubelet's SIGTERM.
+		Lifecycle:    lifecycle{PreStop: handler{Exec: execAction{Command: []string{o.Binary, "kube", "stop"}}}},
 		VolumeMounts: []volumeMount{{Name: VolumeName, MountPath: o.Output}},
 	}
 }
