@@ -83,8 +83,9 @@ func Run(in Input) (*Report, error) {
 }
 
 // verdict decides the run's verdict: breaking changes fail it, whatever
-// else; a service without traffic, or a capture that lost more than the
-// policy allows, makes it inconclusive; otherwise it passes.
+// else; a service without traffic, a capture that missed a node or pod,
+// or one that lost more than the policy allows, makes it inconclusive;
+// otherwise it passes.
 func verdict(r *Report, pol *Policy) (Verdict, string) {
 	var failed, silent []string
 	for _, s := range r.Services {
@@ -102,6 +103,12 @@ func verdict(r *Report, pol *Policy) (Verdict, string) {
 		return Inconclusive, "no baselined service to judge"
 	case len(silent) > 0:
 		return Inconclusive, "no traffic reached " + strings.Join(silent, ", ") + ": nothing to judge it by"
+	case r.Capture != nil && len(r.Capture.Missed) > 0:
+		names := make([]string, len(r.Capture.Missed))
+		for i, m := range r.Capture.Missed {
+			names[i], _, _ = strings.Cut(m, ":")
+		}
+		return Inconclusive, fmt.Sprintf("the capture missed %s: a breaking change could hide there", strings.Join(names, ", "))
 	case r.Capture != nil && r.Capture.Exchanges > 0 && r.Capture.LostRatio > pol.MaxLost:
 		return Inconclusive, fmt.Sprintf("the capture lost %.1f%% of the traffic (more than %.1f%%): a breaking change could hide there", 100*r.Capture.LostRatio, 100*pol.MaxLost)
 	}

@@ -350,3 +350,29 @@ func TestRenameByValues(t *testing.T) {
 		t.Errorf("role renamed to kind:%s", dump(rep))
 	}
 }
+
+// TestMissedNode: a capture that could not look somewhere (a kind node
+// that disappeared) makes an otherwise passing run inconclusive, naming
+// the place; a breaking change seen elsewhere still fails the run.
+func TestMissedNode(t *testing.T) {
+	base := recorded(t, "todos")
+	judge := func(cur []*capture.Exchange, missed ...string) *gate.Report {
+		r, err := gate.Run(gate.Input{Baselines: []*gate.Doc{doc(t, base)}, Current: []*gate.Doc{doc(t, cur)},
+			Health: &gate.Health{Exchanges: int64(len(cur)), Missed: missed}, Today: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := judge(base); r.Verdict != gate.Pass {
+		t.Fatalf("same traffic, nothing missed: %s: %s", r.Verdict, r.Summary)
+	}
+	r := judge(base, "kind-worker2: disappeared at 12:03:04 (after 17 exchanges)")
+	if r.Verdict != gate.Inconclusive || !strings.Contains(r.Summary, "kind-worker2") || strings.Contains(r.Summary, "12:03") {
+		t.Errorf("missed node: %s: %q, want inconclusive naming the node", r.Verdict, r.Summary)
+	}
+	renamed := mutate(base, nil, replace(`"title":`, `"titel":`))
+	if r := judge(renamed, "kind-worker2: cannot enter its network namespace"); r.Verdict != gate.Fail {
+		t.Errorf("breaking change and a missed node: %s: %s", r.Verdict, r.Summary)
+	}
+}

@@ -110,6 +110,10 @@ type Health struct {
 	LostRatio float64 `json:"lostRatio"`
 	// Notes are the capture's one-line explanations (TLS, HTTP/2, drops).
 	Notes []string `json:"notes,omitempty"`
+	// Missed names where the capture could not look, each as "NAME:
+	// REASON": a kind node or a pod whose network namespace could not be
+	// entered, or that disappeared during the run.
+	Missed []string `json:"missed,omitempty"`
 }
 
 // Service is the result for one service.

@@ -201,6 +201,11 @@ const reportSchema = `{
           "description": "The capture's one-line explanations (TLS, HTTP/2, drops).",
           "type": "array",
           "items": { "type": "string" }
+        },
+        "missed": {
+          "description": "Where the capture could not look, each as NAME: REASON (a kind node or pod that could not be entered or disappeared); any makes the run inconclusive unless a breaking change fails it.",
+          "type": "array",
+          "items": { "type": "string" }
         }
       }
     }

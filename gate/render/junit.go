@@ -222,7 +222,7 @@ func junitReport(r *gate.Report, o Options, root junitSuites) (junitSuite, bool)
 	}
 	if h := r.Capture; h != nil {
 		c := junitCase{Name: "capture", Classname: name, Time: "0"}
-		c.SystemOut = cdata(strings.Join(append([]string{healthLine(h)}, h.Notes...), "\n"))
+		c.SystemOut = cdata(strings.Join(append(append([]string{healthLine(h)}, missedNotes(h)...), h.Notes...), "\n"))
 		suite.Cases = append(suite.Cases, c)
 	}
 	return suite, len(suite.Cases) > 0

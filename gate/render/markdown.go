@@ -311,9 +311,10 @@ func (m mdWriter) capture(h *gate.Health) {
 	}
 	m.para("#### Capture")
 	m.para(healthLine(h))
-	if n := len(h.Notes); n > 0 {
+	notes := append(missedNotes(h), h.Notes...)
+	if n := len(notes); n > 0 {
 		var items []string
-		for i, note := range h.Notes {
+		for i, note := range notes {
 			if i == m.limit {
 				break
 			}

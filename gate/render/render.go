@@ -331,6 +331,15 @@ func coverageLine(c gate.Coverage) string {
 }
 
 // healthLine is "1234 exchanges, 12 lost (0.97%)".
+// missedNotes gives a note per place the capture missed.
+func missedNotes(h *gate.Health) []string {
+	var out []string
+	for _, m := range h.Missed {
+		out = append(out, "missed "+m)
+	}
+	return out
+}
+
 func healthLine(h *gate.Health) string {
 	s := strconv.FormatInt(h.Exchanges, 10) + " exchanges"
 	if h.Exchanges == 1 {
@@ -339,6 +348,9 @@ func healthLine(h *gate.Health) string {
 	s += ", " + strconv.FormatInt(h.Lost, 10) + " lost"
 	if h.Lost != 0 && h.Exchanges > 0 && !math.IsNaN(h.LostRatio) && !math.IsInf(h.LostRatio, 0) {
 		s += " (" + strconv.FormatFloat(h.LostRatio*100, 'f', 2, 64) + "%)"
+	}
+	if n := len(h.Missed); n > 0 {
+		s += ", " + strconv.Itoa(n) + " missed"
 	}
 	return s
 }

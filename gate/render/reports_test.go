@@ -122,6 +122,7 @@ func inconclusiveReport() *gate.Report {
 				"10.0.0.9:8080: HTTP/2, 3 connections: specgate reads HTTP/1.x only",
 				"kernel dropped 420 packets: raise --buffer-size",
 			},
+			Missed: []string{"kind-worker2: disappeared at 12:03:04 (after 17 exchanges)"},
 		},
 	}
 }

@@ -36,7 +36,7 @@ func Text(w io.Writer, r *gate.Report, o Options) error {
 		if h := r.Capture; h != nil {
 			b.WriteByte('\n')
 			t.line(t.style(ansiBold, "capture")+": "+healthLine(h), 0)
-			for _, n := range h.Notes {
+			for _, n := range append(missedNotes(h), h.Notes...) {
 				t.line("- "+visible(n), 2)
 			}
 		}
