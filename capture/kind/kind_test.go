@@ -144,19 +144,29 @@ func TestStoppedNode(t *testing.T) {
 		{id: "bbb222", name: "dev-worker", labels: map[string]string{ClusterLabel: "dev", RoleLabel: "worker"}},
 	}}
 	nodes, err := mustEngine(t, f.start(t)).Nodes(context.Background(), "dev")
-	want := `node dev-worker of kind cluster "dev" is exited: start it (docker start dev-worker) or recreate the cluster`
-	if err == nil || err.Error() != want || nodes != nil {
-		t.Fatalf("nodes %v, error %v, want %s", nodes, err, want)
+	if err != nil || len(nodes) != 2 {
+		t.Fatalf("nodes %v, error %v: want both nodes", nodes, err)
 	}
-	if !errors.Is(err, ErrNodeNotRunning) {
-		t.Errorf("%v is not ErrNodeNotRunning", err)
+	if nodes[0].Err != nil || nodes[0].Netns == "" {
+		t.Errorf("running node %+v", nodes[0])
+	}
+	want := `node dev-worker of kind cluster "dev" is exited: start it (docker start dev-worker) or recreate the cluster`
+	if err := nodes[1].Err; err == nil || err.Error() != want || nodes[1].Name != "dev-worker" || nodes[1].Netns != "" {
+		t.Fatalf("stopped node %+v, want error %s", nodes[1], want)
+	}
+	if !errors.Is(nodes[1].Err, ErrNodeNotRunning) {
+		t.Errorf("%v is not ErrNodeNotRunning", nodes[1].Err)
 	}
 }
 
 func TestNetnsMissing(t *testing.T) {
 	// A pid beyond pid_max: the engine's processes are not visible here.
 	f := &fakeEngine{containers: []fakeContainer{kindNode("aaa111", "kind-control-plane", "kind", "control-plane", 1<<23)}}
-	_, err := mustEngine(t, f.start(t)).Nodes(context.Background(), "kind")
+	nodes, err := mustEngine(t, f.start(t)).Nodes(context.Background(), "kind")
+	if err != nil || len(nodes) != 1 {
+		t.Fatalf("nodes %v, error %v", nodes, err)
+	}
+	err = nodes[0].Err
 	if err == nil || !errors.Is(err, ErrNetns) || !errors.Is(err, os.ErrNotExist) ||
 		!strings.Contains(err.Error(), "/proc/8388608/ns/net does not exist") {
 		t.Fatalf("error %v", err)

@@ -37,6 +37,10 @@ type Node struct {
 	Role  string // control-plane or worker (label io.x-k8s.kind.role)
 	Pid   int    // the container's init process, in this machine's PID namespace
 	Netns string // /proc/PID/ns/net
+	// Err says why the node cannot be captured (it is stopped or paused,
+	// or its network namespace cannot be opened from here: ErrNodeNotRunning,
+	// ErrNetns); nil when it can.
+	Err error
 }
 
 // containerSummary is the part of GET /containers/json's items read here.
@@ -63,10 +67,11 @@ type containerInspect struct {
 }
 
 // Nodes returns the node containers of the kind cluster named cluster,
-// sorted by name, each with the path of its network namespace. It fails
-// when the cluster has no containers (naming the clusters that exist),
-// when a node is not running, or when a node's namespace cannot be opened
-// from here.
+// sorted by name, each with the path of its network namespace. A node
+// that is not running, cannot be inspected, or whose namespace cannot be
+// opened from here is returned with Err set, so that the others can still
+// be captured. Nodes fails when the engine cannot be reached or the
+// cluster has no containers (naming the clusters that exist).
 func (e *Engine) Nodes(ctx context.Context, cluster string) ([]Node, error) {
 	if cluster == "" {
 		return nil, errors.New("kind cluster name is empty; kind's default is \"kind\"")
@@ -87,7 +92,10 @@ func (e *Engine) Nodes(ctx context.Context, cluster string) ([]Node, error) {
 	for _, c := range list {
 		n, err := e.node(ctx, prefix, cluster, c)
 		if err != nil {
-			return nil, err
+			if errors.Is(err, ErrUnreachable) || ctx.Err() != nil {
+				return nil, err // the engine went away: nothing to report per node
+			}
+			n.Err = err
 		}
 		nodes = append(nodes, n)
 	}
@@ -102,11 +110,11 @@ func (e *Engine) node(ctx context.Context, prefix, cluster string, c containerSu
 		label = strings.TrimPrefix(c.Names[0], "/")
 	}
 	if c.ID == "" {
-		return Node{}, fmt.Errorf("kind cluster %q: the container engine listed node %s without an id", cluster, label)
+		return Node{Name: label}, fmt.Errorf("kind cluster %q: the container engine listed node %s without an id", cluster, label)
 	}
 	var in containerInspect
 	if err := e.get(ctx, prefix+"/containers/"+url.PathEscape(c.ID)+"/json", &in); err != nil {
-		return Node{}, fmt.Errorf("inspecting node %s of kind cluster %q: %w", label, cluster, err)
+		return Node{Name: label, ID: c.ID}, fmt.Errorf("inspecting node %s of kind cluster %q: %w", label, cluster, err)
 	}
 	n := Node{
 		Name: strings.TrimPrefix(in.Name, "/"),
@@ -122,12 +130,13 @@ func (e *Engine) node(ctx context.Context, prefix, cluster string, c containerSu
 		if status == "" {
 			status = "not running"
 		}
-		return Node{}, tagged(ErrNodeNotRunning, nil, "node %s of kind cluster %q is %s: start it (docker start %s) or recreate the cluster", n.Name, cluster, status, n.Name)
+		return n, tagged(ErrNodeNotRunning, nil, "node %s of kind cluster %q is %s: start it (docker start %s) or recreate the cluster", n.Name, cluster, status, n.Name)
 	}
-	n.Netns = "/proc/" + strconv.Itoa(n.Pid) + "/ns/net"
-	if err := checkNetns(n.Netns); err != nil {
-		return Node{}, fmt.Errorf("node %s of kind cluster %q: %w", n.Name, cluster, err)
+	netns := "/proc/" + strconv.Itoa(n.Pid) + "/ns/net"
+	if err := checkNetns(netns); err != nil {
+		return n, fmt.Errorf("node %s of kind cluster %q: %w", n.Name, cluster, err)
 	}
+	n.Netns = netns
 	return n, nil
 }
 
