@@ -123,6 +123,11 @@ type Exchange struct {
 	ConnID string
 	// Seq is the position of the exchange on its connection, from 0.
 	Seq int
+	// Wire identifies the exchange across copies of its packets: the same
+	// exchange seen on several interfaces, in several network namespaces,
+	// or before and after a NAT (which rewrites addresses and ports, never
+	// TCP sequence numbers). Zero when unknown (HAR files from elsewhere).
+	Wire WireID
 	// Upgrade names the protocol the connection switched to after this
 	// exchange ("websocket", "h2c"), if it did.
 	Upgrade string
@@ -137,6 +142,14 @@ type Exchange struct {
 	// the HAR or NDJSON file it was read from.
 	Redacted bool
 }
+
+// WireID holds the TCP sequence numbers of the first byte of the request
+// and of the first byte of the (final) response. Two exchanges with the
+// same WireID, method, target and status are copies of one exchange.
+type WireID struct{ Request, Response uint32 }
+
+// IsZero reports whether w is unknown.
+func (w WireID) IsZero() bool { return w == WireID{} }
 
 // URL returns the absolute URL of the request: scheme "http", the Host (or
 // the server address when there is none) and the target.

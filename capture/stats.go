@@ -27,15 +27,31 @@ type Stats struct {
 	// Fragments counts IP fragments, which are not reassembled.
 	Fragments uint64 `json:"fragments"`
 	// Exchanges counts exchanges delivered to the output (after the host
-	// and path filters; the per-server counts are before them).
+	// and path filters and without duplicate copies; the per-server counts
+	// are before both).
 	Exchanges uint64 `json:"exchanges"`
 	// Filtered counts exchanges left out by host or path filters.
 	Filtered uint64 `json:"filtered"`
+	// Duplicates counts copies of exchanges already delivered (the same
+	// exchange seen on several interfaces, in several namespaces, or before
+	// and after a NAT), dropped so that each exchange is recorded once.
+	Duplicates uint64 `json:"duplicates"`
+	// Missed lists the capture targets (network namespaces of nodes or
+	// pods) that could not be captured, or stopped before the end.
+	Missed []MissedTarget `json:"missed,omitempty"`
 	// Redacted counts the secret values replaced before any output.
 	Redacted uint64 `json:"redacted"`
 	// Servers holds per-server counters, keyed by "addr:port" (or the host
 	// name for sources without addresses).
 	Servers map[string]*ServerStats `json:"-"`
+}
+
+// MissedTarget is a capture target that was not captured, or not to the
+// end: Target names it as the user knows it (a node or a pod), Reason says
+// why in one line.
+type MissedTarget struct {
+	Target string `json:"target"`
+	Reason string `json:"reason"`
 }
 
 // ServerStats counts what one server address sent and received.
@@ -152,7 +168,9 @@ func (s *Stats) Merge(o *Stats) {
 	s.Fragments += o.Fragments
 	s.Exchanges += o.Exchanges
 	s.Filtered += o.Filtered
+	s.Duplicates += o.Duplicates
 	s.Redacted += o.Redacted
+	s.Missed = append(s.Missed, o.Missed...)
 	for k, v := range o.Servers {
 		s.Server(k).Add(v)
 	}
@@ -179,17 +197,22 @@ func (s *Stats) Total() ServerStats {
 }
 
 // Lossy reports whether the capture lost data: kernel drops, stream bytes
-// never seen, connections given up, or messages cut short.
+// never seen, connections given up, messages cut short, or targets missed.
 func (s *Stats) Lossy() bool {
 	t := s.Total()
-	return s.KernelDrops > 0 || t.LostBytes > 0 || t.GaveUp > 0 || t.Incomplete > 0
+	return s.KernelDrops > 0 || t.LostBytes > 0 || t.GaveUp > 0 || t.Incomplete > 0 || len(s.Missed) > 0
 }
 
-// Explain returns one line per reason traffic could not be read, ordered by
-// server, and a line for capture-wide losses. When no exchange was captured
-// it always returns at least one line saying why.
+// Explain returns one line per target missed, a line for capture-wide
+// losses, and one line per reason traffic could not be read, ordered by
+// server. When no exchange was captured it always returns at least one
+// line saying why.
 func (s *Stats) Explain() []string {
 	var lines []string
+	for _, m := range s.Missed {
+		lines = append(lines, "missed "+m.Target+": "+m.Reason)
+	}
+	missed := len(lines)
 	if s.KernelDrops > 0 {
 		lines = append(lines, fmt.Sprintf("kernel dropped %d of %d packets: the capture fell behind; raise --buffer or narrow the filter", s.KernelDrops, s.KernelPackets+s.KernelDrops))
 	}
@@ -199,7 +222,7 @@ func (s *Stats) Explain() []string {
 	for _, ss := range s.SortedServers() {
 		lines = append(lines, ss.explain()...)
 	}
-	if s.Exchanges == 0 && len(lines) == 0 {
+	if s.Exchanges == 0 && len(lines) == missed {
 		switch {
 		case s.Packets == 0:
 			lines = append(lines, "no packets were captured: check the interface, the filter and that traffic ran during the capture")

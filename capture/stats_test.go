@@ -146,3 +146,69 @@ func TestHeaderAndURL(t *testing.T) {
 		}
 	}
 }
+
+// TestMissedAndDuplicates checks how missed targets and dropped copies are
+// accounted: merged, explained first, lossy, in the summary and the JSON.
+func TestMissedAndDuplicates(t *testing.T) {
+	a, b := NewStats(), NewStats()
+	a.Packets, a.Exchanges, a.Duplicates = 40, 3, 2
+	a.Server("10.96.0.10:80").Exchanges = 5
+	b.Duplicates = 4
+	b.Missed = []MissedTarget{{Target: "kind-worker2", Reason: "disappeared at 12:03:04 (after 7 exchanges)"}}
+	if a.Lossy() {
+		t.Fatal("lossy before any loss")
+	}
+	a.Merge(b)
+	if a.Duplicates != 6 || len(a.Missed) != 1 {
+		t.Fatalf("merged %d duplicates and %+v", a.Duplicates, a.Missed)
+	}
+	if !a.Lossy() {
+		t.Error("a missed target does not make the capture lossy")
+	}
+	want := "missed kind-worker2: disappeared at 12:03:04 (after 7 exchanges)"
+	if got := a.Explain(); len(got) != 1 || got[0] != want {
+		t.Errorf("Explain() = %q, want [%q]", got, want)
+	}
+	var sum strings.Builder
+	if err := a.WriteSummary(&sum); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"captured 3 exchanges (6 duplicate copies dropped) from 1 server (40 packets",
+		"note: " + want + "\n",
+	} {
+		if !strings.Contains(sum.String(), line) {
+			t.Errorf("summary lacks %q:\n%s", line, sum.String())
+		}
+	}
+	data, err := json.Marshal(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Duplicates uint64         `json:"duplicates"`
+		Missed     []MissedTarget `json:"missed"`
+		Lossy      bool           `json:"lossy"`
+	}
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Duplicates != 6 || !reflect.DeepEqual(back.Missed, a.Missed) || !back.Lossy {
+		t.Errorf("JSON %s", data)
+	}
+
+	// a capture that saw nothing still says why, beside the missed target
+	c := Stats{Missed: b.Missed}
+	if got := c.Explain(); len(got) != 2 || got[0] != want || !strings.HasPrefix(got[1], "no packets were captured") {
+		t.Errorf("Explain() = %q", got)
+	}
+	// one copy: singular
+	d := Stats{Exchanges: 1, Duplicates: 1, Filtered: 2}
+	sum.Reset()
+	if err := d.WriteSummary(&sum); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sum.String(), "captured 1 exchange (2 left out by the host and path filters, 1 duplicate copy dropped)") {
+		t.Errorf("summary:\n%s", sum.String())
+	}
+}

@@ -4,20 +4,29 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
 // WriteSummary writes a human-readable account of the capture: one line of
-// totals, a table with a row per server, and the explanation lines.
+// totals, a table with a row per server, and the explanation lines (among
+// them one per target missed, with its reason).
 func (s *Stats) WriteSummary(w io.Writer) error {
 	servers := s.SortedServers()
 	drops := ""
 	if s.KernelPackets+s.KernelDrops > 0 {
 		drops = fmt.Sprintf(", %d dropped by the kernel", s.KernelDrops)
 	}
-	filtered := ""
+	var dropped []string
 	if s.Filtered > 0 {
-		filtered = fmt.Sprintf(" (%d left out by the host and path filters)", s.Filtered)
+		dropped = append(dropped, fmt.Sprintf("%d left out by the host and path filters", s.Filtered))
+	}
+	if s.Duplicates > 0 {
+		dropped = append(dropped, fmt.Sprintf("%d duplicate %s dropped", s.Duplicates, plural(s.Duplicates, "copy", "copies")))
+	}
+	filtered := ""
+	if len(dropped) > 0 {
+		filtered = " (" + strings.Join(dropped, ", ") + ")"
 	}
 	// Exchanges read from HAR files or recorded by the proxy tap came in no
 	// packets: the packet counts would say nothing.

@@ -29,6 +29,9 @@ type rEntry struct {
 	Seq             num        `json:"_seq"`
 	Upgrade         string     `json:"_upgrade"`
 	Redacted        bool       `json:"_redacted"`
+	Service         string     `json:"_service"`
+	Caller          string     `json:"_caller"`
+	Wire            wireMember `json:"_wire"`
 
 	decodeErr string // set when the entry did not decode
 }
@@ -207,6 +210,8 @@ func (e *rEntry) exchange() (*capture.Exchange, string) {
 	}
 	x.Upgrade = e.Upgrade
 	x.Redacted = e.Redacted
+	x.Service, x.Caller = e.Service, e.Caller
+	x.Wire = capture.WireID(e.Wire)
 	x.Timing = e.timing(own)
 	return x, ""
 }

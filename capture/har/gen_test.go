@@ -207,6 +207,17 @@ func (g *gen) exchange() *capture.Exchange {
 	x.Seq = g.rng.IntN(4)
 	x.Upgrade = g.pick("", "", "websocket", "h2c")
 	x.Redacted = g.pick("", "x") != ""
+	x.Service = g.pick("", "", "default/todo-service", "kube-system/kube-dns", "ns/\"quoted\" <svc> & ü")
+	x.Caller = g.pick("", "", "default/todo", "outside", "team\tb/web\u2028")
+	if g.chance(0.7) {
+		x.Wire = capture.WireID{Request: g.rng.Uint32(), Response: g.rng.Uint32()}
+		switch g.rng.IntN(6) {
+		case 0:
+			x.Wire.Request = 0
+		case 1:
+			x.Wire.Response = 1<<32 - 1
+		}
+	}
 	return x
 }
 

@@ -36,6 +36,9 @@ const (
 	mSeq
 	mUpgrade
 	mRedacted
+	mService
+	mCaller
+	mWire
 
 	mMethod
 	mURL
@@ -109,6 +112,9 @@ func memberTable() [numMembers]memberSpec {
 		mSeq:             {"_seq", 1, false},
 		mUpgrade:         {"_upgrade", 1, false},
 		mRedacted:        {"_redacted", 1, false},
+		mService:         {"_service", 1, false},
+		mCaller:          {"_caller", 1, false},
+		mWire:            {"_wire", 1, false},
 
 		mMethod:           {"method", 2, true},
 		mURL:              {"url", 2, false},
@@ -186,6 +192,10 @@ type punctuation struct {
 	endTimes  string    // ssl (-1), and the end of timings
 	endList   string    // the end of a list that is not empty
 	endObject [5]string // the end of an object, by its members' depth
+
+	// _wire, a list of two numbers in the entry: its key to the first
+	// number, between them, and after the second
+	wire [3]string
 }
 
 func newPunctuation(indent bool) punctuation {
@@ -209,6 +219,7 @@ func newPunctuation(indent bool) punctuation {
 	p.firstElem = newline(listDepth)
 	p.elem = "," + newline(listDepth)
 	p.endList = newline(listDepth-1) + "]"
+	p.wire = [3]string{p.key[mWire] + "[" + newline(2), "," + newline(2), newline(1) + "]"}
 	p.object = [2]string{p.firstElem + "{" + p.key[mName], p.elem + "{" + p.key[mName]}
 	for d := 1; d < len(p.endObject); d++ {
 		p.endObject[d] = newline(d-1) + "}"

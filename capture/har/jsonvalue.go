@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/specgate/specgate/capture"
 	"github.com/specgate/specgate/internal/jsonstr"
 )
 
@@ -77,4 +78,46 @@ func (t *rText) UnmarshalJSON(raw []byte) error {
 		t.b, t.set = b, true
 	}
 	return nil
+}
+
+// wireMember is "_wire": a list of two sequence numbers, each an integer
+// in [0, 2^32). Any other value leaves it zero; decoding it never fails.
+type wireMember capture.WireID
+
+// UnmarshalJSON reads [request, response].
+func (w *wireMember) UnmarshalJSON(b []byte) error {
+	*w = wireMember{}
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return nil
+	}
+	first, second, ok := bytes.Cut(b[1:len(b)-1], []byte{','})
+	if !ok {
+		return nil
+	}
+	req, ok1 := parseSeq(first)
+	resp, ok2 := parseSeq(second)
+	if ok1 && ok2 {
+		*w = wireMember{Request: req, Response: resp}
+	}
+	return nil
+}
+
+// parseSeq reads a decimal sequence number surrounded by JSON whitespace.
+func parseSeq(b []byte) (uint32, bool) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || len(b) > 10 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	if v > math.MaxUint32 {
+		return 0, false
+	}
+	return uint32(v), true
 }

@@ -228,6 +228,21 @@ func (e *encoder) entry(b []byte, x *capture.Exchange) []byte {
 		b = e.key(b, mRedacted)
 		b = append(b, "true"...)
 	}
+	if x.Service != "" {
+		b = e.key(b, mService)
+		b = e.str(b, x.Service)
+	}
+	if x.Caller != "" {
+		b = e.key(b, mCaller)
+		b = e.str(b, x.Caller)
+	}
+	if !x.Wire.IsZero() {
+		b = append(b, e.punct.wire[0]...)
+		b = strconv.AppendUint(b, uint64(x.Wire.Request), 10)
+		b = append(b, e.punct.wire[1]...)
+		b = strconv.AppendUint(b, uint64(x.Wire.Response), 10)
+		b = append(b, e.punct.wire[2]...)
+	}
 	return e.end(b, 1)
 }
 

@@ -425,6 +425,7 @@ func FuzzWriterMatchesReference(f *testing.F) {
 			Timing: capture.Timing{RequestStart: t0, RequestEnd: t0.Add(d), ResponseStart: t0.Add(2 * d), ResponseEnd: t0.Add(3*d + 1)},
 			Client: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, byte(n)}), uint16(n)),
 			ConnID: cookie, Seq: int(n), Upgrade: zone, Redacted: n&4 != 0,
+			Service: zone, Caller: host, Wire: capture.WireID{Request: uint32(n), Response: uint32(n >> 32)},
 		}
 		if zone != "" {
 			x.Server = netip.AddrPortFrom(netip.MustParseAddr("fe80::1").WithZone(zone), uint16(n>>16))

@@ -178,6 +178,9 @@ type refEntry struct {
 	Seq             int         `json:"_seq,omitempty"`
 	Upgrade         string      `json:"_upgrade,omitempty"`
 	Redacted        bool        `json:"_redacted,omitempty"`
+	Service         string      `json:"_service,omitempty"`
+	Caller          string      `json:"_caller,omitempty"`
+	Wire            []uint32    `json:"_wire,omitempty"`
 }
 
 type refRequest struct {
@@ -288,6 +291,10 @@ func (w *refWriter) fill(x *capture.Exchange) {
 		e.Client = x.Client.AppendTo(e.Client)
 	}
 	e.Connection, e.Seq, e.Upgrade, e.Redacted = x.ConnID, x.Seq, x.Upgrade, x.Redacted
+	e.Service, e.Caller, e.Wire = x.Service, x.Caller, nil
+	if x.Wire != (capture.WireID{}) {
+		e.Wire = []uint32{x.Wire.Request, x.Wire.Response}
+	}
 
 	q, p := &x.Request, &e.Request
 	p.Method = x.Request.Method

@@ -51,13 +51,30 @@ func encodeScript(evs []ev) []byte {
 	return out
 }
 
+// fuzzISN is the sequence number of each direction's first byte in
+// replay: near the wrap-around, and far apart so that a sequence number
+// tells its direction.
+var fuzzISN = [2]uint32{0xFFFFFF80, 0x40000000}
+
 // replay feeds a fuzzer input to a Conn, checking bounds after every call;
 // it returns the exchanges, the Conn and the bytes fed in each direction.
-// With whole, each data record is fed in one call whatever its chunk size.
+// With whole, each data record is fed in one call whatever its chunk size;
+// otherwise each piece is preceded by SetSeq with its sequence number, as
+// the reassembler does.
 func replay(t *testing.T, in []byte, opts Options, whole bool) ([]*capture.Exchange, *Conn, [2][]byte) {
+	xs, c, fed, _ := replaySeq(t, in, opts, whole)
+	return xs, c, fed
+}
+
+// replaySeq is replay that also returns each direction's stream as
+// sequence numbers see it: the bytes fed, with a zero byte for each byte
+// of a known loss.
+func replaySeq(t *testing.T, in []byte, opts Options, whole bool) ([]*capture.Exchange, *Conn, [2][]byte, [2][]byte) {
 	var xs []*capture.Exchange
 	c := NewConn(Info{A: addrA, B: addrB, ID: "fuzz"}, opts, func(x *capture.Exchange) { xs = append(xs, x) })
-	var fed [2][]byte
+	c.SetSeq(DirAB, fuzzISN[DirAB])
+	c.SetSeq(DirBA, fuzzISN[DirBA])
+	var fed, virt [2][]byte
 	for i := 0; len(in) > 0; i++ {
 		op := in[0]
 		in = in[1:]
@@ -82,8 +99,12 @@ func replay(t *testing.T, in []byte, opts Options, whole bool) ([]*capture.Excha
 				chunk = max(n, 1)
 			}
 			for p := range slices.Chunk(in[:n], chunk) {
+				if !whole {
+					c.SetSeq(d, fuzzISN[d]+uint32(len(virt[d])))
+				}
 				c.Data(d, p, ts)
 				fed[d] = append(fed[d], p...)
+				virt[d] = append(virt[d], p...)
 				if err := c.checkBounds(); err != nil {
 					t.Fatal(err)
 				}
@@ -92,6 +113,8 @@ func replay(t *testing.T, in []byte, opts Options, whole bool) ([]*capture.Excha
 		case 1:
 			if arg == 0 {
 				arg = -1
+			} else {
+				virt[d] = append(virt[d], make([]byte, arg)...)
 			}
 			c.Lost(d, arg, ts)
 		case 2:
@@ -102,7 +125,29 @@ func replay(t *testing.T, in []byte, opts Options, whole bool) ([]*capture.Excha
 		}
 	}
 	c.Close(secs(1000), len(fed[0])%2 == 1)
-	return xs, c, fed
+	return xs, c, fed, virt
+}
+
+// checkWire asserts that each exchange's Wire points, in the stream of one
+// direction, at its request's method and, in the other, at a status line.
+func checkWire(t *testing.T, xs []*capture.Exchange, virt [2][]byte) {
+	at := func(seq uint32, prefix string) bool {
+		for d := range virt {
+			off := seq - fuzzISN[d]
+			if uint64(off) < uint64(len(virt[d])) && bytes.HasPrefix(virt[d][off:], []byte(prefix)) {
+				return true
+			}
+		}
+		return false
+	}
+	for i, x := range xs {
+		if !at(x.Wire.Request, x.Request.Method+" ") {
+			t.Fatalf("exchange %d (%s): request wire %d points at no %q", i, summary(x), x.Wire.Request, x.Request.Method)
+		}
+		if !at(x.Wire.Response, "HTTP/") {
+			t.Fatalf("exchange %d (%s): response wire %d points at no status line", i, summary(x), x.Wire.Response)
+		}
+	}
 }
 
 // checkFuzzResult asserts what holds for any input.
@@ -156,8 +201,9 @@ var fuzzOpts = Options{MaxBody: 1 << 12, MaxHeader: 1 << 10, MaxPending: 16}
 func FuzzConn(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
-		xs, c, fed := replay(t, in, fuzzOpts, false)
+		xs, c, fed, virt := replaySeq(t, in, fuzzOpts, false)
 		checkFuzzResult(t, xs, c, fed, fuzzOpts)
+		checkWire(t, xs, virt)
 		// how the bytes were cut must not matter
 		wxs, wc, _ := replay(t, in, fuzzOpts, true)
 		if len(wxs) != len(xs) {

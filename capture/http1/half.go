@@ -72,6 +72,13 @@ type half struct {
 	hfirst bool // the start line is complete and valid
 	headTs time.Time
 
+	// seq is the TCP sequence number of the byte after the last one fed
+	// (the next to come) when seqKnown; headSeq that of the first byte of
+	// the head being read.
+	seq      uint32
+	headSeq  uint32
+	seqKnown bool
+
 	// the message being read
 	inMsg       bool
 	isReq       bool
@@ -107,6 +114,7 @@ func (h *half) release() {
 func (h *half) feed(b []byte, ts time.Time) {
 	for len(b) > 0 {
 		if len(h.buf) == 0 {
+			h.seq += uint32(len(b))
 			n := h.run(b, ts)
 			if n < len(b) && !h.ended {
 				h.buf = append(h.buf, b[n:]...)
@@ -115,6 +123,7 @@ func (h *half) feed(b []byte, ts time.Time) {
 		}
 		k := min(len(b), h.c.maxHeader)
 		h.buf = append(h.buf, b[:k]...)
+		h.seq += uint32(k)
 		b = b[k:]
 		h.resume(ts)
 	}
@@ -244,6 +253,10 @@ func (h *half) head(p []byte, ts time.Time) (int, bool) {
 		if h.headTs.IsZero() {
 			h.headTs = ts
 		}
+		// p ends with the last byte fed (run is given the input, or buf,
+		// and steps over suffixes of it): p[0], the head's first byte,
+		// is len(p) bytes before seq.
+		h.headSeq = h.seq - uint32(len(p))
 	}
 	limit := c.maxHeader
 	for {

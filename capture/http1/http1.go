@@ -156,6 +156,20 @@ func (c *Conn) SetClient(d Dir) {
 	c.setRole(d)
 }
 
+// SetSeq tells the Conn the TCP sequence number of the next byte of
+// direction d (the next Data's first byte, or the first byte after the
+// next Lost). Once it is known, bytes and known losses keep it current, and
+// each exchange records in Wire where its request and response began; the
+// reassembler may call it again at any time, for instance after a loss of
+// unknown size.
+func (c *Conn) SetSeq(d Dir, seq uint32) {
+	if d > DirBA {
+		return
+	}
+	h := &c.half[d]
+	h.seq, h.seqKnown = seq, true
+}
+
 // Data hands the Conn the next in-order bytes of direction d, seen at ts.
 // b is only read during the call.
 func (c *Conn) Data(d Dir, b []byte, ts time.Time) {
@@ -192,6 +206,9 @@ func (c *Conn) Lost(d Dir, n int, ts time.Time) {
 	h := &c.half[d]
 	if h.ended {
 		return
+	}
+	if n > 0 {
+		h.seq += uint32(n)
 	}
 	h.started = true
 	if c.mode != modeHTTP {

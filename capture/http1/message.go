@@ -48,6 +48,9 @@ func (h *half) request(hd *msgHead, start, ts time.Time, cut bool) {
 	r := &p.x.Request
 	r.Method, r.Target, r.Host, r.Proto, r.Header = hd.method, hd.target, hd.host, hd.proto, hd.header
 	p.x.Timing.RequestStart = start
+	if h.seqKnown {
+		p.x.Wire.Request = h.headSeq
+	}
 	p.upgrade = hd.method == "CONNECT" || (hd.upgrade != "" && hd.connUpgrade)
 	if !c.push(p, h) {
 		return
@@ -88,6 +91,9 @@ func (h *half) response(hd *msgHead, start, ts time.Time, cut bool) {
 		rs := &t.x.Response
 		rs.Proto, rs.Status, rs.Reason, rs.Header = hd.proto, status, hd.reason, hd.header
 		t.x.Timing.ResponseStart = start
+		if h.seqKnown {
+			t.x.Wire.Response = h.headSeq
+		}
 	}
 	h.beginMsg(t, false, hd.cl, hd.codings, ts)
 	if cut {

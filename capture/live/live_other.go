@@ -41,3 +41,11 @@ func Interfaces(netns string) ([]net.Interface, error) {
 	}
 	return net.Interfaces()
 }
+
+// InNetns runs fn here when path is ""; other namespaces need Linux.
+func InNetns(path string, fn func() error) error {
+	if path != "" {
+		return errUnsupported
+	}
+	return fn()
+}

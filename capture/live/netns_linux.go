@@ -24,6 +24,12 @@ func Interfaces(netns string) ([]net.Interface, error) {
 	return ifs, err
 }
 
+// InNetns runs fn inside the network namespace at path ("" runs it here),
+// on a dedicated locked OS thread: sockets fn creates (listeners, dialed
+// connections) belong to that namespace for good, and may then be used
+// from any goroutine. Entering another namespace needs CAP_SYS_ADMIN.
+func InNetns(path string, fn func() error) error { return inNetns(path, fn) }
+
 // inNetns runs fn inside the network namespace at path ("" runs it here).
 // Sockets fn creates belong to that namespace for good. The namespace is
 // entered on a dedicated locked OS thread; if the thread cannot switch

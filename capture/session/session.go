@@ -1,7 +1,8 @@
 // Package session runs one capture from start to finish: it opens the
-// sources (files, or live sockets while an optional command runs), writes
-// every exchange atomically to a HAR or NDJSON file and returns the
-// statistics of the capture.
+// sources (files, or live sockets, in one network namespace or in several
+// at once, while an optional command runs), writes every exchange once,
+// atomically, to a HAR or NDJSON file and returns the statistics of the
+// capture, with the namespaces it could not capture.
 package session
 
 import (
@@ -43,8 +44,34 @@ type Config struct {
 	// to Command when one runs, and otherwise stops the capture.
 	Stop <-chan os.Signal
 	// Ready, when set, is called once live sockets are open, before Command
-	// starts (progress messages, tests).
+	// starts (progress messages, tests). With Targets it lists
+	// "NAME:INTERFACE" for every interface of every target opened.
 	Ready func(interfaces []string)
+	// Targets, when set, makes the capture live in each of these network
+	// namespaces at once (Options.Live.Netns is then not used; the
+	// interfaces are Options.Live.Interfaces, "any" by default). A target
+	// that cannot be opened, or that disappears during the capture, is
+	// recorded in Stats.Missed and the others go on; Run fails only when
+	// no target could be opened.
+	Targets []Target
+	// Annotate, when set, is called with every exchange after redaction
+	// and before it is written, one at a time, so that a resolver can name
+	// Exchange.Service and Exchange.Caller.
+	Annotate func(*capture.Exchange)
+	// Missed, when set, is called as soon as a target is known to be
+	// missed (with what Stats.Missed will hold), one call at a time, from
+	// any goroutine.
+	Missed func(capture.MissedTarget)
+}
+
+// Target is one network namespace to capture in.
+type Target struct {
+	// Name is what the user sees: a node or pod name. It also starts the
+	// connection ids of its exchanges ("kind-worker/12").
+	Name string
+	// Netns is the path of the namespace: /proc/PID/ns/net, or
+	// /run/netns/NAME.
+	Netns string
 }
 
 // Result is what a capture did.
@@ -65,6 +92,9 @@ func (e *UsageError) Error() string { return e.Msg }
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(cfg.Reads) > 0 && len(cfg.Command) > 0 {
 		return nil, &UsageError{Msg: "a command runs only with a live capture; drop -r or the command"}
+	}
+	if len(cfg.Reads) > 0 && len(cfg.Targets) > 0 {
+		return nil, &UsageError{Msg: "capture files and network namespaces cannot be read at once"}
 	}
 	var out *atomicfile.File
 	var w *har.Writer
@@ -92,8 +122,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
+	if cfg.Annotate != nil {
+		write := sink
+		sink = func(e *capture.Exchange) error {
+			cfg.Annotate(e)
+			return write(e)
+		}
+	}
+
 	res := &Result{Stats: capture.NewStats()}
-	if len(cfg.Reads) > 0 {
+	if len(cfg.Targets) > 0 {
+		if err := runTargets(ctx, cfg, res, sink); err != nil {
+			return nil, err
+		}
+	} else if len(cfg.Reads) > 0 {
 		for _, path := range cfg.Reads {
 			if err := source.ReadFile(ctx, path, cfg.Options, res.Stats, sink); err != nil {
 				return nil, err
@@ -152,6 +194,12 @@ func runLive(ctx context.Context, cfg Config, res *Result, sink source.Sink) err
 		return capErr
 	}
 
+	return await(ctx, cfg, res, capDone, stop)
+}
+
+// await runs Command, or waits for a stop signal, the end of Duration, the
+// end of ctx or abort, then calls stop and returns its error.
+func await(ctx context.Context, cfg Config, res *Result, abort <-chan struct{}, stop func() error) error {
 	var timeout <-chan time.Time
 	if cfg.Duration > 0 {
 		t := time.NewTimer(cfg.Duration)
@@ -160,7 +208,7 @@ func runLive(ctx context.Context, cfg Config, res *Result, sink source.Sink) err
 	}
 
 	if len(cfg.Command) > 0 {
-		code, err := runCommand(ctx, cfg, timeout, capDone)
+		code, err := runCommand(ctx, cfg, timeout, abort)
 		if err != nil {
 			stop()
 			return err
@@ -175,7 +223,7 @@ func runLive(ctx context.Context, cfg Config, res *Result, sink source.Sink) err
 	case <-cfg.Stop:
 	case <-timeout:
 	case <-ctx.Done():
-	case <-capDone: // the capture failed on its own
+	case <-abort: // the capture failed on its own
 	}
 	return stop()
 }

@@ -1,6 +1,7 @@
 // Package source opens what specgate is pointed at — live interfaces,
 // network namespaces, pcap, pcapng, HAR and NDJSON files — and gives one
-// stream of redacted, filtered exchanges plus the statistics of the capture.
+// stream of redacted, filtered exchanges, each once however many copies of
+// it were captured, plus the statistics of the capture.
 package source
 
 import (
@@ -221,7 +222,11 @@ type LiveCapture struct {
 func OpenLive(ctx context.Context, opts Options) (*LiveCapture, error) {
 	cfg := opts.Live
 	if cfg.Filter == nil {
-		prog, err := opts.Filter.CompileNetwork(uint32(max(cfg.Snaplen, 0)))
+		snaplen := cfg.Snaplen
+		if snaplen <= 0 {
+			snaplen = live.DefaultSnaplen
+		}
+		prog, err := opts.Filter.CompileNetwork(uint32(snaplen))
 		if err != nil {
 			return nil, err
 		}
@@ -244,10 +249,25 @@ func (l *LiveCapture) Close() error { return l.src.Close() }
 // Options.Grace so that exchanges in flight complete, flushes every
 // connection and returns. Cancelling ctx stops at once.
 func (l *LiveCapture) Run(ctx context.Context, stats *capture.Stats, sink Sink, stop <-chan struct{}) error {
-	return runLive(ctx, l.src, l.opts, stats, sink, stop)
+	pipe := l.opts.start(stats, sink)
+	defer pipe.finish()
+	if err := runLive(ctx, l.src, l.opts, pipe, stop); err != nil {
+		return err
+	}
+	return pipe.finish()
 }
 
-func runLive(ctx context.Context, src *live.Source, opts Options, stats *capture.Stats, sink Sink, stop <-chan struct{}) error {
+// RunInto is Run for one of several captures that share pipe, each on its
+// own goroutine: stats must be this capture's own (merge them into the
+// pipeline's before closing it). It returns the sink's error if the sink
+// failed, and otherwise the capture's own errors, which leave the other
+// captures running.
+func (l *LiveCapture) RunInto(ctx context.Context, pipe *Pipeline, stats *capture.Stats, stop <-chan struct{}) error {
+	return runLive(ctx, l.src, l.opts, &feed{p: pipe.p, stats: stats}, stop)
+}
+
+func runLive(ctx context.Context, src *live.Source, opts Options, pipe *feed, stop <-chan struct{}) error {
+	stats := pipe.stats
 	grace := opts.Grace
 	if grace <= 0 {
 		grace = time.Second
@@ -263,8 +283,6 @@ func runLive(ctx context.Context, src *live.Source, opts Options, stats *capture
 		}
 	}()
 
-	pipe := opts.start(stats, sink)
-	defer pipe.finish()
 	asm := stream.New(opts.Stream, stats, pipe.emit)
 	var stopAt time.Time
 	for {
@@ -294,8 +312,8 @@ func runLive(ctx context.Context, src *live.Source, opts Options, stats *capture
 		}
 	}
 	asm.Close()
-	if err := pipe.finish(); err != nil {
-		return err
+	if pipe.putErr != nil {
+		return pipe.putErr
 	}
 	if pk, dr, err := src.KernelStats(); err == nil {
 		stats.KernelPackets += pk

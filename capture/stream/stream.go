@@ -3,7 +3,11 @@
 //
 // Reassembly is gopacket's reassembly package (mid-connection starts,
 // retransmissions, overlaps, out-of-order segments, bounded buffering); each
-// TCP connection feeds one [http1.Conn].
+// TCP connection feeds one [http1.Conn], told the TCP sequence number of the
+// bytes it is given, so that every exchange records in Exchange.Wire where
+// its messages began. Copies of a packet with the same addresses (one
+// socket seeing it on several interfaces) are retransmissions to the
+// reassembler: they neither repeat nor lose anything.
 package stream
 
 import (
@@ -44,6 +48,10 @@ type Options struct {
 	// IdleTimeout closes connections that saw no packet for this long
 	// (default 2 minutes).
 	IdleTimeout time.Duration
+	// ConnIDPrefix starts every Exchange.ConnID, so that the connections of
+	// several assemblers feeding one output (one per network namespace)
+	// keep distinct ids ("kind-worker/17").
+	ConnIDPrefix string
 }
 
 const pageBytes = 1900 // the reassembly package's page size
@@ -247,7 +255,7 @@ func (f *factory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reasse
 	a.conns++
 	a.nextID++
 	s := &tcpStream{a: a}
-	s.conn = http1.NewConn(http1.Info{A: src, B: dst, ID: strconv.FormatUint(a.nextID, 10)}, a.opts.HTTP, a.onExchange)
+	s.conn = http1.NewConn(http1.Info{A: src, B: dst, ID: a.opts.ConnIDPrefix + strconv.FormatUint(a.nextID, 10)}, a.opts.HTTP, a.onExchange)
 	return s
 }
 
@@ -375,6 +383,9 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 		}
 	}
 	if n, _ := sg.Lengths(); n > 0 {
+		// the sequence number of the first byte delivered: Wire in the
+		// exchanges is where their messages begin in the TCP stream
+		s.conn.SetSeq(d, s.base[d]+uint32(s.delivered[d]))
 		s.feed(d, sg, n, ts)
 		s.delivered[d] += int64(n)
 	}
