@@ -45,6 +45,7 @@ type captureFlags struct {
 	redactHeaders []string
 	redactKeys    []string
 	quiet         bool
+	cluster       clusterFlags
 }
 
 func (a *app) captureCmd() *cobra.Command {
@@ -73,6 +74,9 @@ read (TLS, HTTP/2, lost packets).`,
   # capture inside a network namespace (a pod, a kind node)
   sudo specgate capture --netns /proc/4242/ns/net -f 'tcp port 8080' -w traffic.ndjson --duration 30s
 
+  # capture every node of a local kind cluster, naming services as the cluster does
+  sudo specgate capture --kind-cluster dev -w traffic.ndjson -- make integration-test
+
   # read captures written by tcpdump or Wireshark
   specgate capture -r tests.pcap -r more.pcapng.gz -w traffic.har --stats-json stats.json`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -87,6 +91,7 @@ read (TLS, HTTP/2, lost packets).`,
 		},
 	}
 	f.register(cmd.Flags())
+	f.cluster.register(cmd.Flags())
 	fl := cmd.Flags()
 	fl.StringVarP(&f.write, "write", "w", "", "output file: .har, .ndjson or .jsonl (required)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the summary")
@@ -126,13 +131,19 @@ func (a *app) runCapture(cmd *cobra.Command, f *captureFlags, command []string) 
 			fmt.Fprintf(a.stderr, "specgate: capturing on %v%s\n", ifaces, where)
 		}
 	}
+	cl, err := a.setupCluster(cmd.Context(), f, &cfg, f.quiet)
+	if err != nil {
+		return err
+	}
 	res, err := session.Run(cmd.Context(), cfg)
 	if err != nil {
+		cl.finish(nil)
 		if isUsage(err) {
 			return &usageError{err}
 		}
 		return err
 	}
+	cl.finish(res.Stats)
 	return a.captureDone(res.Stats, f.quiet, res.CommandRan, res.ExitCode)
 }
 

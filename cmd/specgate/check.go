@@ -220,6 +220,7 @@ When COMMAND fails, check reports and exits with COMMAND's status.`,
 		},
 	}
 	f.capture.register(cmd.Flags())
+	f.capture.cluster.register(cmd.Flags())
 	f.report.register(cmd)
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.baselines, "baseline", nil, "baseline: a document, a directory of <service>.yaml, git:REF:PATH or a URL (required)")
@@ -318,9 +319,21 @@ func (a *app) runCheck(ctx context.Context, f *checkFlags, command []string) err
 	}
 	var res *session.Result
 	if len(f.proxies) > 0 {
+		if f.capture.cluster.kind != "" {
+			return &usageError{errors.New("--proxy and --kind-cluster are two ways to capture: choose one")}
+		}
 		res, err = a.runProxies(ctx, f, opts, command, obs.put)
 	} else {
+		var cl *clusterRun
+		if cl, err = a.setupCluster(ctx, f.capture, &cfg, f.quiet); err != nil {
+			return err
+		}
 		res, err = session.Run(ctx, cfg)
+		if err == nil {
+			cl.finish(res.Stats)
+		} else {
+			cl.finish(nil)
+		}
 	}
 	obs.close()
 	if err != nil {
@@ -510,7 +523,11 @@ func health(s *capture.Stats) *gate.Health {
 	} else if h.Lost > 0 {
 		h.LostRatio = 1
 	}
-	h.Notes = s.Explain()
+	// Explain tells the missed targets first; the report keeps them apart.
+	h.Notes = s.Explain()[len(s.Missed):]
+	for _, m := range s.Missed {
+		h.Missed = append(h.Missed, m.Target+": "+m.Reason)
+	}
 	return h
 }
 

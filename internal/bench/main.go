@@ -1,9 +1,10 @@
 // Command bench measures specgate against its peers on the same input in
 // one run: reading a generated pcap (specgate, tshark, a bare gopacket
-// decode loop) and capturing live loopback traffic (capture ratio and the
-// server's throughput with and without capture). It prints ratios.
+// decode loop), capturing live loopback traffic (capture ratio and the
+// server's throughput with and without capture), inferring, gating, and
+// capturing in a simulated kind node. It prints ratios.
 //
-//	go run ./internal/bench [-n 200000] [-dir .bench] [-live 5s]
+//	go run ./internal/bench [-n 200000] [-dir .bench] [-live 5s] [-infer-n 1000000] [-kind 5s]
 package main
 
 import (
@@ -43,14 +44,15 @@ func main() {
 	dir := flag.String("dir", ".bench", "work directory")
 	liveFor := flag.Duration("live", 5*time.Second, "duration of each live load run (0 skips the live benchmark)")
 	inferN := flag.Int("infer-n", 1000000, "exchanges in the generated NDJSON that infer reads (0 skips the inference benchmark)")
+	kindFor := flag.Duration("kind", 5*time.Second, "duration of each load run in the simulated kind node (0 skips it)")
 	flag.Parse()
-	if err := runAll(*n, *dir, *liveFor, *inferN); err != nil {
+	if err := runAll(*n, *dir, *liveFor, *inferN, *kindFor); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func runAll(n int, dir string, liveFor time.Duration, inferN int) error {
+func runAll(n int, dir string, liveFor time.Duration, inferN int, kindFor time.Duration) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -138,9 +140,16 @@ func runAll(n int, dir string, liveFor time.Duration, inferN int) error {
 	if liveFor > 0 {
 		if os.Geteuid() != 0 {
 			fmt.Println("\n== live: skipped, needs root")
-			return nil
+		} else if err := liveBench(specgate, dir, liveFor); err != nil {
+			return err
 		}
-		return liveBench(specgate, dir, liveFor)
+	}
+	if kindFor > 0 {
+		if os.Geteuid() != 0 {
+			fmt.Println("\n== simulated kind node: skipped, needs root")
+		} else if err := kindBench(specgate, dir, kindFor); err != nil {
+			return err
+		}
 	}
 	return nil
 }
