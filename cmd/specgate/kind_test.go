@@ -12,8 +12,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/specgate/specgate/gate"
+	"github.com/specgate/specgate/gate/render"
+	"github.com/specgate/specgate/internal/actionrun"
+	"github.com/specgate/specgate/internal/cifake"
 	"github.com/specgate/specgate/infer"
 	"github.com/specgate/specgate/internal/demo/redistest"
 	"github.com/specgate/specgate/internal/kindsim"
@@ -281,5 +285,77 @@ func TestKindClusterErrors(t *testing.T) {
 				t.Error("output written")
 			}
 		})
+	}
+}
+
+// TestActionOnKind runs the GitHub Action with kind-cluster the way a
+// runner runs its steps, on the demo system in the simulated kind
+// cluster: it captures in the node, gates v2 against the default
+// branch's baseline artifact, and comments the rename in
+// default/todo-service on the pull request.
+func TestActionOnKind(t *testing.T) {
+	k := newKindSystem(t)
+	specs := filepath.Join(t.TempDir(), "specs") + "/"
+	if _, code, out, _ := k.check("v1", specs, "--update-baseline"); code != 0 {
+		t.Fatalf("recording the baseline: exit %d\n%s", code, out)
+	}
+	files, _ := filepath.Glob(filepath.Join(specs, "*.yaml"))
+	var entries []cifake.ZipEntry
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, cifake.ZipEntry{Name: filepath.Base(f), Body: string(b)})
+	}
+	gh := cifake.NewGitHub(t)
+	const sha = "c0ffee0000000000000000000000000000000002"
+	gh.AddRun(cifake.Run{ID: 9101, Branch: "main", SHA: sha, Event: "push", Conclusion: "success"})
+	gh.AddArtifact(cifake.Artifact{ID: 9201, Name: "specgate-baseline", Created: time.Now().Add(-time.Hour),
+		Run: 9101, Branch: "main", SHA: sha, Zip: cifake.Zip(t, entries...)})
+	if err := k.c.SetVersion("v2"); err != nil {
+		t.Fatal(err)
+	}
+
+	env := map[string]string{"GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF_NAME": "8/merge", "GITHUB_REF": "refs/pull/8/merge",
+		"GITHUB_SHA": "2222222222222222222222222222222222222222", "GITHUB_RUN_ID": "9301", "DOCKER_HOST": k.c.DockerHost()}
+	for _, kv := range gh.Environ() {
+		key, v, _ := strings.Cut(kv, "=")
+		if key != "GITHUB_TOKEN" {
+			env[key] = v
+		}
+	}
+	event := map[string]any{"number": 8, "pull_request": map[string]any{"number": 8,
+		"base": map[string]any{"ref": "main", "repo": map[string]any{"full_name": cifake.GitHubOwner + "/" + cifake.GitHubRepo}},
+		"head": map[string]any{"ref": "fix-typo", "repo": map[string]any{"full_name": cifake.GitHubOwner + "/" + cifake.GitHubRepo, "fork": false}}},
+		"repository": map[string]any{"default_branch": "main"}}
+	var log bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := actionrun.Run(ctx, filepath.Join("..", ".."), actionrun.Options{
+		Inputs: map[string]string{"command": k.client + " -version v2 -todo " + k.c.NodeURL(), "baseline": "artifact:specgate-baseline",
+			"kind-cluster": k.c.Name(), "kubeconfig": k.kubeconfig},
+		Env: env, Event: event, Token: cifake.GitHubToken, Log: &log,
+		Stubs: map[string]func(actionrun.Step) error{
+			"actions/upload-artifact@v4": func(actionrun.Step) error { return errors.New("a pull request must not upload a baseline") },
+		},
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.Bytes())
+	}
+	if !res.Failed || res.Outputs["verdict"] != "fail" || res.Outputs["breaking-count"] != "1" {
+		t.Fatalf("failed %v, outputs %v\n%s", res.Failed, res.Outputs, log.Bytes())
+	}
+	if !strings.Contains(log.String(), `capturing in kind cluster "gate"`) {
+		t.Errorf("the log does not say the cluster was captured:\n%s", log.Bytes())
+	}
+	var ours []cifake.Comment
+	for _, c := range gh.Comments(8) {
+		if strings.HasPrefix(c.Body, render.Marker) {
+			ours = append(ours, c)
+		}
+	}
+	if len(ours) != 1 || !strings.Contains(ours[0].Body, "default/todo-service") || !strings.Contains(ours[0].Body, "descripton") {
+		t.Fatalf("comments %+v: want one naming the rename in default/todo-service", ours)
 	}
 }
