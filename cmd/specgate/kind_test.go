@@ -16,9 +16,9 @@ import (
 
 	"github.com/specgate/specgate/gate"
 	"github.com/specgate/specgate/gate/render"
+	"github.com/specgate/specgate/infer"
 	"github.com/specgate/specgate/internal/actionrun"
 	"github.com/specgate/specgate/internal/cifake"
-	"github.com/specgate/specgate/infer"
 	"github.com/specgate/specgate/internal/demo/redistest"
 	"github.com/specgate/specgate/internal/kindsim"
 	"github.com/specgate/specgate/internal/kubefake"
