@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -357,5 +358,41 @@ func TestActionOnKind(t *testing.T) {
 	}
 	if len(ours) != 1 || !strings.Contains(ours[0].Body, "default/todo-service") || !strings.Contains(ours[0].Body, "descripton") {
 		t.Fatalf("comments %+v: want one naming the rename in default/todo-service", ours)
+	}
+}
+
+// TestKindClusterNodeDisappears: the node container stops while the tests
+// run. The exchanges captured before are kept, and the verdict is
+// inconclusive, naming the node and when it disappeared.
+func TestKindClusterNodeDisappears(t *testing.T) {
+	k := newKindSystem(t)
+	specs := filepath.Join(t.TempDir(), "specs") + "/"
+	if _, code, out, _ := k.check("v1", specs, "--update-baseline"); code != 0 {
+		t.Fatalf("recording the baseline: exit %d\n%s", code, out)
+	}
+	// The tests pass, then the node's init process dies: /proc/PID/ns/net
+	// is gone, as when a kind node container stops.
+	script := filepath.Join(t.TempDir(), "tests.sh")
+	body := fmt.Sprintf("#!/bin/sh\n%q -version v1 -todo %q || exit 1\nkill -9 %d\nsleep 1\n", k.client, k.c.NodeURL(), k.c.NodePID())
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	client := k.client
+	k.client = script
+	defer func() { k.client = client }()
+	r, code, out, _ := k.check("v1", specs)
+	if code != 3 || r == nil {
+		t.Fatalf("exit %d, want 3 (inconclusive)\n%s", code, out)
+	}
+	node := k.c.NodeName()
+	if r.Capture == nil || len(r.Capture.Missed) != 1 || !strings.HasPrefix(r.Capture.Missed[0], node+": disappeared at ") ||
+		!strings.Contains(r.Summary, node) {
+		t.Errorf("summary %q, capture %+v: want %s missed as disappeared", r.Summary, r.Capture, node)
+	}
+	if r.Capture.Exchanges == 0 || len(breakingOf(r)) != 0 {
+		t.Errorf("what was captured before is not judged: %s", describe(r))
+	}
+	if !strings.Contains(out, "specgate: warning: missed "+node+": disappeared") {
+		t.Errorf("no warning as it happened:\n%s", out)
 	}
 }
