@@ -68,6 +68,7 @@ as it was. Workloads that already have the sidecar are left alone.`,
 	fl.StringArrayVar(&o.Args, "capture-arg", nil, "extra argument for specgate capture, repeatable")
 	fl.StringVar(&o.Binary, "binary", inject.DefaultBinary, "path of specgate in the image, for the preStop hook")
 	k.AddCommand(c, a.kubeStopCmd())
+	k.AddCommand(a.kubeAgentCmd(), a.kubeCollectCmd())
 	return k
 }
 
