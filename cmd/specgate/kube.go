@@ -19,10 +19,16 @@ func (a *app) kubeCmd() *cobra.Command {
 	k := &cobra.Command{
 		Use:   "kube",
 		Short: "Run specgate in Kubernetes",
-		Long: `Kube prepares Kubernetes workloads for capture. 'kube inject' adds a
-capture container to each Deployment, StatefulSet, DaemonSet, Job and
-CronJob: it shares the pod's network namespace, captures every interface
-of the pod, and writes the exchanges when the pod stops.`,
+		Long: `Kube runs specgate in Kubernetes, where a cluster outgrows one machine.
+
+'kube agent' is the DaemonSet of deploy/agent.yaml: on every node it
+captures inside the pods that opt in and writes shards; 'kube collect'
+fetches and merges them into one document per service. 'kube inject' adds
+a capture container to each Deployment, StatefulSet, DaemonSet, Job and
+CronJob instead, and 'kube stop' is that container's preStop hook.
+
+A local kind cluster needs none of this: 'specgate check --kind-cluster'
+captures in its nodes from the host.`,
 	}
 	var file string
 	var o inject.Options

@@ -59,9 +59,11 @@ before the previous one stops, so nothing falls between them ('kube collect'
 removes the copies). Files appear whole or not at all. When the shards use
 more than --max-disk, the oldest are deleted, with a warning.
 
-The shards are served read-only on --listen: GET /shards (the list, with
-sizes and SHA-256), GET /shards/NAME, GET /healthz. SIGTERM or SIGINT write
-the current shard and exit 0.`,
+The shards are served on --listen: GET /shards (the list, with sizes and
+SHA-256), GET /shards/NAME, GET /healthz, and POST /flush, which writes the
+current shard now (at most once a second; 'kube collect' asks for it, so
+a collection right after the tests holds all of their traffic). SIGTERM or
+SIGINT write the current shard and exit 0.`,
 		Example: `  # in the DaemonSet (deploy/agent.yaml)
   specgate kube agent --dir /var/lib/specgate/shards --rotate 1m --max-disk 1GiB
 
@@ -141,7 +143,7 @@ func (a *app) runKubeAgent(ctx context.Context, cf *captureFlags, f *kubeAgentFl
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", f.listen, oserr.Cause(err))
 	}
-	srv := &http.Server{Handler: store.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: ag.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(a.stderr, "specgate: agent on node %s: shards in %s, served on http://%s/shards\n", f.node, f.dir, ln.Addr())
@@ -190,6 +192,7 @@ type kubeCollectFlags struct {
 	specs          string
 	clean          bool
 	allowMissing   bool
+	noFlush        bool
 	quiet          bool
 }
 
@@ -207,8 +210,10 @@ infer' would from a single capture of the same traffic.
 
 The agents are found through the Kubernetes API (pods labelled
 --agent-selector in --agent-namespace) and reached through the API
-server's pod proxy, which needs only get on pods/proxy in that namespace;
-or give each agent's URL with --agent.
+server's pod proxy, which needs get and create (for the flush) on
+pods/proxy in that namespace; or give each agent's URL with --agent.
+Each agent first writes the shard it is capturing into (POST /flush), so
+the merge holds the traffic up to now, without waiting for a rotation.
 
 An agent that cannot be reached, or a shard that fails its checksum, is
 named on stderr and the rest is still merged and written; the exit code is
@@ -238,6 +243,7 @@ agents could not capture in are named too. Collecting nothing exits 3.`,
 	fl.StringVar(&f.specs, "specs", "", "infer one OpenAPI document per service into this directory")
 	fl.BoolVar(&f.clean, "clean", false, "write documents without x-specgate counts, for publishing (they no longer merge)")
 	fl.BoolVar(&f.allowMissing, "allow-missing", false, "exit 0 even when agents or shards could not be collected")
+	fl.BoolVar(&f.noFlush, "no-flush", false, "collect only the shards already written; by default each agent first writes the one it is capturing into")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the summary")
 	return cmd
 }
@@ -284,6 +290,7 @@ func (a *app) runKubeCollect(ctx context.Context, f *kubeCollectFlags) error {
 		Agents:  endpoints,
 		Options: source.Options{Redactor: redact.New(redact.Options{})},
 		Sink:    w.Write,
+		Flush:   !f.noFlush,
 	})
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -132,10 +133,18 @@ func TestAcceptanceAgentAndCollectGiveTheSingleCaptureSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agentSrv := httptest.NewServer(store.Handler())
+	// The agent's handler, once it exists (POST /flush needs it).
+	var handler atomic.Pointer[http.Handler]
+	agentSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h := handler.Load(); h != nil {
+			(*h).ServeHTTP(w, r)
+			return
+		}
+		store.Handler().ServeHTTP(w, r)
+	}))
 	defer agentSrv.Close()
 	target, _ := url.Parse(agentSrv.URL)
-	err = api.Handle("GET /api/v1/namespaces/specgate/pods/{name}/proxy/{path...}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	err = api.Handle("/api/v1/namespaces/specgate/pods/{name}/proxy/{path...}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.PathValue("name") != "specgate-agent-aaaaa:9090" {
 			http.Error(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"no route to host","reason":"ServiceUnavailable","code":503}`, http.StatusServiceUnavailable)
 			return
@@ -162,6 +171,8 @@ func TestAcceptanceAgentAndCollectGiveTheSingleCaptureSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := ag.Handler()
+	handler.Store(&h)
 	agentCtx, stopAgent := context.WithCancel(context.Background())
 	defer stopAgent()
 	agentDone := make(chan error, 1)
@@ -275,6 +286,9 @@ func TestAcceptanceAgentAndCollectGiveTheSingleCaptureSpecs(t *testing.T) {
 	}
 	if n := api.Requests("/api/v1/namespaces/specgate/pods/specgate-agent-aaaaa:9090/proxy/shards"); n != 2 {
 		t.Errorf("the pod proxy listed node-a's shards %d times, want 2", n)
+	}
+	if n := api.Requests("/api/v1/namespaces/specgate/pods/specgate-agent-aaaaa:9090/proxy/flush"); n != 2 {
+		t.Errorf("collect asked node-a's agent to flush %d times through the pod proxy, want 2", n)
 	}
 	t.Logf("shop.todo-service.yaml:\n%s", want["shop.todo-service.yaml"])
 }

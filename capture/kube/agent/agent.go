@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"sort"
@@ -85,6 +86,13 @@ type Agent struct {
 	// listErr and startErr are the last pod-listing and capture-opening
 	// errors printed, printed again only when they change.
 	listErr, startErr string
+	// flushes carries Flush's requests to Run: each is closed once the
+	// shard that was running is written.
+	flushes chan chan struct{}
+	// quit is closed when Run returns: nothing is captured any more, so
+	// there is nothing to flush.
+	quit     chan struct{}
+	quitOnce sync.Once
 }
 
 // New checks cfg and returns an agent.
@@ -107,7 +115,59 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
-	return &Agent{cfg: cfg}, nil
+	return &Agent{cfg: cfg, flushes: make(chan chan struct{}), quit: make(chan struct{})}, nil
+}
+
+// Flush ends the shard being written now, so that it can be collected,
+// and returns once it is written; the capture goes on in a new shard
+// without a gap. After Run has returned there is nothing to flush. It
+// fails when ctx ends first.
+func (a *Agent) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case a.flushes <- done:
+	case <-a.quit:
+		return nil // stopped: its last shard is written
+	case <-ctx.Done():
+		return fmt.Errorf("flushing: %w", ctx.Err())
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flushing: %w", ctx.Err())
+	}
+}
+
+// Handler serves the store (see [Store.Handler]) and
+//
+//	POST /flush         end the current shard now; answers once it is written
+//
+// so that a collection right after the tests gets all of their traffic.
+// Flushes are at most one per second; more wait their turn.
+func (a *Agent) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", a.cfg.Store.Handler())
+	var mu sync.Mutex
+	var last time.Time
+	mux.HandleFunc("POST /flush", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if wait := time.Until(last.Add(time.Second)); wait > 0 {
+			time.Sleep(wait)
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), time.Minute)
+		defer cancel()
+		err := a.Flush(ctx)
+		last = time.Now()
+		mu.Unlock()
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "flushed\n")
+	})
+	return mux
 }
 
 // shard is a capture session writing one shard.
@@ -119,6 +179,7 @@ type shard struct {
 	start      time.Time
 	stop       chan os.Signal
 	done       chan struct{} // closed when the session has returned
+	committed  chan struct{} // closed when it is written (or lost)
 	err        error
 	stats      *capture.Stats
 }
@@ -137,6 +198,7 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	var cur *shard
 	var curDone <-chan struct{}
+	defer a.quitOnce.Do(func() { close(a.quit) })
 	defer a.wg.Wait()
 	// step syncs; force starts a new shard even if the pods are the same.
 	// A shard rotates Rotate after it started.
@@ -169,6 +231,19 @@ func (a *Agent) Run(ctx context.Context) error {
 			step(false)
 		case <-rotate.C:
 			step(true)
+		case done := <-a.flushes:
+			old := cur
+			step(true)
+			if old == nil {
+				close(done)
+				break
+			}
+			if cur == old {
+				// No new shard could start: write this one all the same.
+				cur, curDone = nil, nil
+				a.finish(old)
+			}
+			go func() { <-old.committed; close(done) }()
 		case <-curDone:
 			// The session ended on its own: it failed. finish reports it;
 			// the next resync starts a new one.
@@ -255,7 +330,7 @@ func (a *Agent) reportMissed(missed []Missed) {
 func (a *Agent) start(ctx context.Context, targets []session.Target, key string, missed []Missed) (*shard, error) {
 	name, path := a.cfg.Store.Reserve()
 	sh := &shard{name: name, path: path, key: key, missed: slices.Clone(missed), start: time.Now(),
-		stop: make(chan os.Signal), done: make(chan struct{})}
+		stop: make(chan os.Signal), done: make(chan struct{}), committed: make(chan struct{})}
 	for _, t := range targets {
 		sh.pods = append(sh.pods, t.Name)
 	}
@@ -304,6 +379,7 @@ func (a *Agent) finish(sh *shard) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		defer close(sh.committed)
 		<-sh.done
 		if err := a.commit(sh, time.Now()); err != nil {
 			a.logf("shard %s lost: %v", sh.name, err)

@@ -258,3 +258,77 @@ func TestAgentStartsAShardWhenPodsChange(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectFlushes: with an hour-long rotation and the agent still
+// running, a collection right after the traffic holds all of it: collect
+// asks the agent to write its current shard first (POST /flush), and the
+// capture goes on in the next shard. Without the flush, nothing is
+// collected yet.
+func TestCollectFlushes(t *testing.T) {
+	tag := fmt.Sprintf("sgf%d", os.Getpid()%100000)
+	todo, stats, todoAddr, _ := demoPair(t, tag, 206)
+	pods := &podList{}
+	pods.set(pod("shop", "todo", "10.206.0.1"), pod("shop", "stats", "10.206.0.2"))
+	store, err := OpenStore(t.TempDir(), "node-a", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &lineWaiter{}
+	ag, err := New(Config{
+		Node: "node-a", Pods: pods, Store: store, Options: testOptions(),
+		Locator: &Locator{Proc: fakeProc(t, todo.pid, stats.pid)},
+		Rotate:  time.Hour, Resync: 50 * time.Millisecond, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- ag.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	log.wait(t, "capturing in 2 pods", 10*time.Second)
+	srv := httptest.NewServer(ag.Handler())
+	defer srv.Close()
+	ep, err := URLEndpoint(srv.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect := func(flush bool) (map[string]int, *CollectResult) {
+		got := map[string]int{}
+		res, err := Collect(context.Background(), CollectConfig{Agents: []Endpoint{ep}, Flush: flush, Sink: func(e *capture.Exchange) error {
+			got[e.Request.Method+" "+e.Request.Target]++
+			return nil
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, res
+	}
+
+	sent := traffic(t, stats, todoAddr, 20, 200*time.Millisecond)
+	time.Sleep(300 * time.Millisecond) // the last exchanges reach the pipeline
+	if got, _ := collect(false); len(got) != 0 {
+		t.Fatalf("collected %v before any shard was written", got)
+	}
+	got, res := collect(true)
+	for k, n := range sent {
+		if got[k] != n {
+			t.Errorf("%s: collected %d times, sent %d", k, got[k], n)
+		}
+	}
+	if len(res.Problems) > 0 || res.Shards != 1 {
+		t.Errorf("%d shards, problems %v; want the one flushed", res.Shards, res.Problems)
+	}
+	// The capture goes on: the next flush holds the traffic since.
+	more := traffic(t, stats, todoAddr, 5, 100*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	got, res = collect(true)
+	for k, n := range more {
+		if got[k] != sent[k]+n {
+			t.Errorf("after more traffic, %s: collected %d times, sent %d", k, got[k], sent[k]+n)
+		}
+	}
+	if res.Shards != 2 {
+		t.Errorf("%d shards after two flushes, want 2", res.Shards)
+	}
+}

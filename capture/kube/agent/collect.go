@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -42,6 +43,9 @@ type Endpoint struct {
 	// Get fetches a path of the agent's HTTP interface ("shards",
 	// "shards/NAME"). The caller closes the body.
 	Get func(ctx context.Context, path string) (io.ReadCloser, error)
+	// Flush asks the agent to write the shard it is capturing into now
+	// (POST flush) and returns once it has; nil when it cannot be asked.
+	Flush func(ctx context.Context) error
 }
 
 // URLEndpoint is the agent listening at base ("http://10.0.0.5:9090").
@@ -55,7 +59,23 @@ func URLEndpoint(base string, client *http.Client) (Endpoint, error) {
 		client = defaultClient()
 	}
 	root := strings.TrimSuffix(u.String(), "/") + "/"
-	return Endpoint{Name: strings.TrimSuffix(root, "/"), Get: func(ctx context.Context, path string) (io.ReadCloser, error) {
+	flush := func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, root+"flush", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			return fmt.Errorf("POST %s: %s: %s", req.URL, resp.Status, strings.TrimSpace(string(msg)))
+		}
+		return nil
+	}
+	return Endpoint{Name: strings.TrimSuffix(root, "/"), Flush: flush, Get: func(ctx context.Context, path string) (io.ReadCloser, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, root+path, nil)
 		if err != nil {
 			return nil, err
@@ -102,6 +122,8 @@ func FindAgents(ctx context.Context, client kubernetes.Interface, namespace, sel
 		rc := client.CoreV1().RESTClient()
 		out = append(out, Endpoint{Name: name, Get: func(ctx context.Context, path string) (io.ReadCloser, error) {
 			return rc.Get().Namespace(ns).Resource("pods").Name(pod).SubResource("proxy").Suffix(path).Stream(ctx)
+		}, Flush: func(ctx context.Context) error {
+			return rc.Post().Namespace(ns).Resource("pods").Name(pod).SubResource("proxy").Suffix("flush").Do(ctx).Error()
 		}})
 	}
 	return out, nil
@@ -118,6 +140,11 @@ type CollectConfig struct {
 	Sink source.Sink
 	// TempDir holds each shard while it is checked ("": the system's).
 	TempDir string
+	// Flush first asks every agent to write the shard it is capturing
+	// into, so that the collection holds the traffic up to now; an agent
+	// that cannot flush is a Problem, and its finished shards are still
+	// collected.
+	Flush bool
 }
 
 // Problem is an agent, or a shard of one, that could not be collected.
@@ -180,6 +207,12 @@ func Collect(ctx context.Context, cfg CollectConfig) (*CollectResult, error) {
 	var jobs []job
 	var longest time.Duration
 	missed := map[string]bool{}
+	if cfg.Flush {
+		flushAll(ctx, cfg.Agents, res)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
 	for _, ag := range cfg.Agents {
 		res.Agents++
 		shards, err := listShards(ctx, ag)
@@ -240,6 +273,33 @@ func Collect(ctx context.Context, cfg CollectConfig) (*CollectResult, error) {
 	}
 	return res, nil
 }
+
+// flushAll asks every agent at once to write its current shard, and waits
+// for all of them.
+func flushAll(ctx context.Context, agents []Endpoint, res *CollectResult) {
+	errs := make([]error, len(agents))
+	var wg sync.WaitGroup
+	for i, ag := range agents {
+		if ag.Flush == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ag.Flush(ctx); err != nil {
+				errs[i] = err
+			}
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil && ctx.Err() == nil {
+			res.Problems = append(res.Problems, Problem{Agent: agents[i].Name, Err: "flushing the current shard: " + oneLineErr(err)})
+		}
+	}
+}
+
+func oneLineErr(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 // merger passes each exchange once. A shard that stopped while an exchange
 // was in flight holds it cut short (no response, or an incomplete one),
