@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -94,12 +96,53 @@ refuses to signal a process that is not specgate.`,
   /specgate kube stop`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !cmd.Flags().Changed("pid") {
+				pid = findCapture("/proc")
+			}
 			return stopCapture(cmd.Context(), pid, timeout)
 		},
 	}
-	c.Flags().IntVar(&pid, "pid", 1, "process to stop")
+	c.Flags().IntVar(&pid, "pid", 1, "process to stop (default: PID 1, or the container's specgate capture when the pod shares its process namespace)")
 	c.Flags().DurationVar(&timeout, "timeout", 25*time.Second, "how long to wait for it to exit")
 	return c
+}
+
+// findCapture gives the process the preStop hook stops: PID 1 when it is
+// specgate (the container's own process), else, in a pod that shares one
+// process namespace (shareProcessNamespace: true, where PID 1 is the pause
+// container), the one specgate process running capture other than this
+// one; 1 when there is none, which stopCapture then refuses.
+func findCapture(proc string) int {
+	if comm, err := os.ReadFile(proc + "/1/comm"); err == nil && strings.HasPrefix(strings.TrimSpace(string(comm)), "specgate") {
+		return 1
+	}
+	entries, err := os.ReadDir(proc)
+	if err != nil {
+		return 1
+	}
+	found := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		comm, err := os.ReadFile(proc + "/" + e.Name() + "/comm")
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(comm)), "specgate") {
+			continue
+		}
+		args, err := os.ReadFile(proc + "/" + e.Name() + "/cmdline")
+		if err != nil || !slices.Contains(strings.Split(string(args), "\x00"), "capture") {
+			continue
+		}
+		if found != 0 {
+			return 1 // more than one: do not guess
+		}
+		found = pid
+	}
+	if found == 0 {
+		return 1
+	}
+	return found
 }
 
 // stopCapture sends SIGTERM to the specgate process pid and waits until it

@@ -81,3 +81,34 @@ func TestKubeStopRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestFindCapture: PID 1 when it is specgate; in a shared process
+// namespace (PID 1 is pause), the one specgate capture; never a guess.
+func TestFindCapture(t *testing.T) {
+	proc := func(procs map[int][2]string) string {
+		dir := t.TempDir()
+		for pid, p := range procs {
+			d := filepath.Join(dir, strconv.Itoa(pid))
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(d, "comm"), []byte(p[0]+"\n"), 0o644)
+			os.WriteFile(filepath.Join(d, "cmdline"), []byte(strings.ReplaceAll(p[1], " ", "\x00")+"\x00"), 0o644)
+		}
+		return dir
+	}
+	for _, tc := range []struct {
+		name  string
+		procs map[int][2]string
+		want  int
+	}{
+		{"own container", map[int][2]string{1: {"specgate", "/specgate capture -i any"}, 7: {"specgate", "/specgate kube stop"}}, 1},
+		{"shared namespace", map[int][2]string{1: {"pause", "/pause"}, 12: {"todo", "/todo"}, 31: {"specgate", "/specgate capture -i any -w /x"}}, 31},
+		{"two captures", map[int][2]string{1: {"pause", "/pause"}, 31: {"specgate", "/specgate capture"}, 32: {"specgate", "/specgate capture"}}, 1},
+		{"none", map[int][2]string{1: {"pause", "/pause"}, 12: {"specgate", "/specgate proxy"}}, 1},
+	} {
+		if got := findCapture(proc(tc.procs)); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}

@@ -31,6 +31,7 @@ var cases = []struct {
 	{"list", []string{"Deployment/stats", "Job/stats/migrate"}, nil},
 	{"passthrough", nil, nil},
 	{"injected", nil, []string{"Deployment/already"}},
+	{"multi", []string{"Deployment/shop/todo", "StatefulSet/shop/redis", "DaemonSet/kube-system/log-shipper"}, nil},
 }
 
 func names(objs []Object) []string {
