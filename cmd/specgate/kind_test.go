@@ -264,11 +264,19 @@ func TestKindClusterMissedNode(t *testing.T) {
 // one line and exit 2, with nothing written.
 func TestKindClusterErrors(t *testing.T) {
 	dir := t.TempDir()
+	engine, err := kindsim.NewEngine() // an engine with one other cluster
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer engine.Close()
+	engine.Add(kindsim.Container{ID: strings.Repeat("cd", 32), Name: "other-control-plane", Image: kindsim.NodeImage,
+		Labels: map[string]string{kindsim.ClusterLabel: "other", kindsim.RoleLabel: "control-plane"}})
 	for _, tc := range []struct {
 		name, host, want string
 	}{
 		{"engine down", "unix://" + filepath.Join(dir, "none.sock"), "cannot reach the container engine"},
 		{"not unix", "tcp://127.0.0.1:2375", "scheme tcp is not supported"},
+		{"no such cluster", engine.Host(), `no kind cluster named "dev" (clusters seen: other)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, "out.ndjson")
