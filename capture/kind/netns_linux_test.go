@@ -4,47 +4,18 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"syscall"
 	"testing"
-	"time"
 
-	"github.com/specgate/specgate/internal/testenv"
+	"github.com/specgate/specgate/internal/netnstest"
 )
 
 // TestNodeNetnsIsTheNamespace checks, with a real namespace, that a node's
 // Netns is the network namespace its process runs in.
 func TestNodeNetnsIsTheNamespace(t *testing.T) {
-	testenv.NeedRoot(t)
-	ip := testenv.NeedCommand(t, "ip")
-	name := fmt.Sprintf("specgate-kind-%d", os.Getpid())
-	if out, err := exec.Command(ip, "netns", "add", name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command(ip, "netns", "delete", name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns delete %s: %v: %s", name, err, out)
-		}
-	})
-	cmd := exec.Command(ip, "netns", "exec", name, "sleep", "30")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	pid := cmd.Process.Pid
-	// ip enters the namespace, then execs sleep in the same process.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err == nil && strings.TrimSpace(string(comm)) == "sleep" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d did not exec sleep: %q %v", pid, comm, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	ns := netnstest.New(t, fmt.Sprintf("specgate-kind-%d", os.Getpid()))
+	ns.Hold(t)
+	pid, name := ns.PID, ns.Name
 
 	f := &fakeEngine{containers: []fakeContainer{kindNode("aaa111", "ns-control-plane", "ns", "control-plane", pid)}}
 	nodes, err := mustEngine(t, f.start(t)).Nodes(context.Background(), "ns")

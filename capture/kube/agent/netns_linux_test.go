@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/specgate/specgate/internal/netnstest"
 	"github.com/specgate/specgate/internal/testenv"
 )
 
@@ -25,42 +26,15 @@ type podNetns struct {
 }
 
 // run runs a command, failing the test with its output.
-func run(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-	}
-}
+func run(t *testing.T, args ...string) { t.Helper(); netnstest.Run(t, args...) }
 
 // newPodNetns creates a namespace with lo up, starts a sleep process in it
 // and removes both at the end of the test.
 func newPodNetns(t *testing.T, name string) *podNetns {
 	t.Helper()
-	testenv.NeedRoot(t)
-	ip := testenv.NeedCommand(t, "ip")
-	exec.Command(ip, "netns", "delete", name).Run() // left over from a killed run
-	run(t, ip, "netns", "add", name)
-	t.Cleanup(func() { exec.Command(ip, "netns", "delete", name).Run() })
-	run(t, ip, "-n", name, "link", "set", "lo", "up")
-	cmd := exec.Command(ip, "netns", "exec", name, "sleep", "300")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	pid := cmd.Process.Pid
-	// ip enters the namespace, then execs sleep in the same process.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if err == nil && strings.TrimSpace(string(comm)) == "sleep" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("process %d did not exec sleep: %q %v", pid, comm, err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return &podNetns{name: name, path: "/run/netns/" + name, pid: pid}
+	n := netnstest.New(t, name)
+	n.Hold(t)
+	return &podNetns{name: n.Name, path: n.Path, pid: n.PID}
 }
 
 // link joins two namespaces with a veth pair, each end with its
