@@ -9,6 +9,8 @@
 #      tests still pass; every consumer reading descripton would break.
 #      'specgate check' fails and names the rename and its callers.
 #   3. v3 adds an endpoint: a non-breaking change, and the gate passes.
+#   4. As root: v1 and v2 again in a simulated kind cluster, captured with
+#      check --kind-cluster and named as the cluster names them.
 #
 # specgate captures loopback when it may (root, or sudo without a
 # password); otherwise, or with DEMO_PROXY=1, the tests call the services
@@ -130,3 +132,31 @@ status=0
 run v3 --baseline "$dir/specs/" --format text || status=$?
 echo "    exit status $status (0: pass)"
 [ "$status" = 0 ] || { echo "demo: v3 should pass the gate" >&2; exit 1; }
+
+echo
+echo "==> 4. the same in a kind cluster: the services in pods, the tests through a NodePort"
+if [ -z "$live" ] || ! command -v iptables >/dev/null; then
+	echo "    skipped: the simulated kind node (network namespaces, a bridge and kube-proxy's"
+	echo "    iptables rules, internal/kindsim) needs root and iptables"
+	exit 0
+fi
+$GO build -o "$dir/" ./internal/kindsim/cmd/kindsim
+rm -rf "$dir/kind-specs"
+# kind VERSION CHECK-ARGS...: the demo system at VERSION in a simulated kind
+# cluster named demo, its tests under 'specgate check --kind-cluster demo'.
+kind() {
+	local version=$1
+	shift
+	$sudo "$dir/kindsim" -name demo -version "$version" -- \
+		"$dir/specgate" check --kind-cluster demo -q "$@" -- \
+		sh -c 'exec "$0" -todo "$KINDSIM_TODO_URL" -version "$1"' "$dir/client" "$version"
+}
+echo "    specgate check --kind-cluster demo --baseline $dir/kind-specs/ --update-baseline -- client"
+kind v1 --baseline "$dir/kind-specs/" --update-baseline
+ls "$dir/kind-specs" | sed 's/^/    /'
+echo "    the statistics service's callers, named by workload:"
+grep -A1 'callers:' "$dir/kind-specs/default.stats-service.yaml" | grep -- '- ' | sort -u | sed 's/^ */      /'
+status=0
+kind v2 --baseline "$dir/kind-specs/" --format text || status=$?
+echo "    exit status $status (1: breaking changes)"
+[ "$status" = 1 ] || { echo "demo: v2 should fail the gate in the kind cluster too" >&2; exit 1; }
