@@ -13,8 +13,13 @@ import (
 	"github.com/andybalholm/brotli"
 )
 
-// decoders removes content codings; its readers are reused across messages
-// of a connection.
+// Decoders removes content codings. Its readers (a gzip reader holds a
+// 32 KiB window and its tables) are reused from one body to the next: by
+// the messages of a connection, and by every connection given the same
+// Decoders in Options. It is not safe for concurrent use.
+type Decoders struct{ d decoders }
+
+// decoders is Decoders' state; Conn keeps its own when Options has none.
 type decoders struct {
 	src bytes.Reader
 	gz  *gzip.Reader

@@ -54,6 +54,9 @@ type Options struct {
 	// MaxPending bounds the requests waiting for their response; a
 	// connection that exceeds it is given up. Zero means DefaultMaxPending.
 	MaxPending int
+	// Decoders, when set, is shared by the connections: they must then be
+	// used from one goroutine. Without it each connection has its own.
+	Decoders *Decoders
 }
 
 // Defaults for the zero values of Options.
@@ -111,7 +114,7 @@ type Conn struct {
 
 	wire  [2]uint64
 	stats capture.ServerStats
-	dec   decoders
+	dec   *decoders // nil until a connection without shared ones needs it
 }
 
 // NewConn returns a parser for one connection that calls emit (which may be
@@ -132,6 +135,9 @@ func NewConn(info Info, opts Options, emit func(*capture.Exchange)) *Conn {
 	}
 	if c.maxPending <= 0 {
 		c.maxPending = DefaultMaxPending
+	}
+	if opts.Decoders != nil {
+		c.dec = &opts.Decoders.d
 	}
 	for d := range c.half {
 		c.half[d] = half{c: c, dir: Dir(d)}

@@ -258,6 +258,9 @@ func (h *half) finishMsg() {
 	trunc := h.trunc
 	if len(raw) > 0 {
 		if h.codings != "" {
+			if h.c.dec == nil {
+				h.c.dec = new(decoders)
+			}
 			out, names, more, ok := h.c.dec.decode(raw, h.codings, h.c.maxBody, trunc || h.incomplete)
 			if ok {
 				body, decoded = out, names

@@ -74,11 +74,21 @@ func Open(ctx context.Context, cfg Config) (*Source, error) {
 		if err != nil {
 			return err
 		}
+		var bridges []int32
+		if len(targets) == 1 && targets[0].ifindex == 0 {
+			// Without the list the bridges' copies are kept: more work,
+			// nothing lost.
+			bridges, _ = bridgeIndexes()
+		}
 		for i, t := range targets {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			r, err := openRing(t, prog, geo)
+			full, err := withCopyFilter(copyFilter(t, loopIdx, bridges), prog)
+			if err != nil {
+				return err
+			}
+			r, err := openRing(t, full, geo)
 			if err != nil {
 				return err
 			}
@@ -400,9 +410,9 @@ func (s *Source) wake() {
 }
 
 // KernelStats returns the packets the kernel's filter accepted on all
-// sockets (loopback packets count twice: the outgoing copy that is skipped,
-// and the delivered one) and the packets dropped because a ring was full,
-// both cumulative since Open. After Close it returns the final counts.
+// sockets (copies it rejects, see copies_linux.go, are not counted) and the
+// packets dropped because a ring was full, both cumulative since Open.
+// After Close it returns the final counts.
 func (s *Source) KernelStats() (packets, drops uint64, err error) {
 	s.statsMu.Lock()
 	defer s.statsMu.Unlock()

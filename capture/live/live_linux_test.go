@@ -431,7 +431,8 @@ func TestKernelStatsAndSnaplen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p1 < 50 {
+	if p1 != 50 {
+		// the outgoing copies on loopback are rejected in the kernel
 		t.Errorf("after 50 packets, KernelStats() = %d packets", p1)
 	}
 	sendUDP(t, port, 50, size)

@@ -65,6 +65,11 @@ type framer struct {
 	stats []ifaceStats
 
 	err error // sticky: io.EOF, or the framing error to report
+
+	// pcap: nano says the timestamps' fraction counts nanoseconds (else
+	// microseconds); big holds a record larger than src's buffer.
+	nano bool
+	big  []byte
 }
 
 // Read passes on whole, checked records.
@@ -156,11 +161,13 @@ func (f *framer) pcapHeader() (layers.LinkType, error) {
 		}
 		return 0, fmt.Errorf("reading the pcap file header: %w", err)
 	}
-	switch binary.LittleEndian.Uint32(b) {
-	case 0xA1B2C3D4, 0xA1B23C4D:
+	switch m := binary.LittleEndian.Uint32(b); m {
+	case magicMicro, magicNano:
 		f.order = binary.LittleEndian
+		f.nano = m == magicNano
 	default:
 		f.order = binary.BigEndian
+		f.nano = m == magicNanoSwap
 	}
 	major, minor := f.order.Uint16(b[4:]), f.order.Uint16(b[6:])
 	if major != 2 || minor != 4 {
@@ -199,6 +206,60 @@ func (f *framer) nextRecord() {
 		}
 		f.off += 16
 	}
+}
+
+// skipPcapHeader passes over the file header that pcapHeader checked, for
+// pcapRecord, which reads the records that follow.
+func (f *framer) skipPcapHeader() error {
+	if _, err := f.src.Discard(24); err != nil {
+		f.fail(err)
+		return f.err
+	}
+	f.off, f.remain = 24, 0
+	return nil
+}
+
+// pcapRecord returns the next record of a pcap file, its 16-byte header
+// and then its data. It applies nextRecord's checks, but hands the record
+// out of src's buffer (valid until the next call) instead of copying it
+// through Read into pcapgo's buffer: a pcap record needs no more parsing
+// than its header, and every byte of a large capture was otherwise copied
+// once more. A record larger than the buffer is copied into big.
+func (f *framer) pcapRecord() ([]byte, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
+	f.unitStart = f.off
+	b := f.peek(16)
+	if b == nil {
+		return nil, f.err
+	}
+	caplen := f.order.Uint32(b[8:])
+	if caplen > maxRecord {
+		f.err = fmt.Errorf("packet record at byte %d claims %d captured bytes, more than the %d any capture holds: the file is damaged", f.off, caplen, maxRecord)
+		return nil, f.err
+	}
+	n := 16 + int(caplen)
+	var rec []byte
+	if n <= f.src.Size() {
+		var err error
+		if rec, err = f.src.Peek(n); err != nil {
+			f.fail(err)
+			return nil, f.err
+		}
+		f.src.Discard(n) // the bytes stay in the buffer until the next read
+	} else {
+		if cap(f.big) < n {
+			f.big = make([]byte, n)
+		}
+		rec = f.big[:n]
+		if _, err := io.ReadFull(f.src, rec); err != nil {
+			f.fail(err)
+			return nil, f.err
+		}
+	}
+	f.off += int64(n)
+	return rec, nil
 }
 
 // ngHeader checks the section header block at the start of src.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -51,7 +52,7 @@ type Reader struct {
 	format string
 	closer io.Closer
 	fr     *framer
-	pcap   *pcapgo.Reader
+	pcap   bool // records are read by pcapRecord
 	ng     *pcapgo.NgReader
 	link   layers.LinkType // pcap: the file's link type
 
@@ -133,7 +134,10 @@ func (r *Reader) open(in io.Reader) error {
 		if r.link, err = r.fr.pcapHeader(); err != nil {
 			return err
 		}
-		r.pcap, err = pcapgo.NewReader(r.fr)
+		// Records are read straight from src (see framer.pcapRecord):
+		// pcapgo, which would buffer and copy them twice, is not used.
+		err = r.fr.skipPcapHeader()
+		r.pcap = true
 	case magicNg:
 		r.format = "pcapng"
 		r.fr.ng = true
@@ -193,8 +197,8 @@ func (r *Reader) ReadPacket(ctx context.Context) (capture.Packet, error) {
 		err  error
 		link = r.link
 	)
-	if r.pcap != nil {
-		data, ci, err = r.pcap.ZeroCopyReadPacketData()
+	if r.pcap {
+		data, ci, err = r.pcapRecord()
 	} else {
 		data, ci, err = r.ng.ZeroCopyReadPacketData()
 		if err == nil {
@@ -220,6 +224,29 @@ func (r *Reader) ReadPacket(ctx context.Context) (capture.Packet, error) {
 		LinkType:  link,
 		Interface: ci.InterfaceIndex,
 	}, nil
+}
+
+// pcapRecord reads a pcap record as pcapgo's ZeroCopyReadPacketData
+// does, but without copying it (see framer.pcapRecord). The framer's checks
+// leave none of pcapgo's record checks to fail: a record is at most
+// maxRecord bytes, pcapgo's own bound, and an original length below the
+// captured one is raised by ReadPacket.
+func (r *Reader) pcapRecord() ([]byte, gopacket.CaptureInfo, error) {
+	rec, err := r.fr.pcapRecord()
+	if err != nil {
+		return nil, gopacket.CaptureInfo{}, err
+	}
+	o := r.fr.order
+	frac := o.Uint32(rec[4:8])
+	if !r.fr.nano {
+		frac *= 1000 // in 32 bits, as pcapgo computes it
+	}
+	ci := gopacket.CaptureInfo{
+		Timestamp:     time.Unix(int64(o.Uint32(rec[0:4])), int64(frac)).UTC(),
+		CaptureLength: int(o.Uint32(rec[8:12])),
+		Length:        int(o.Uint32(rec[12:16])),
+	}
+	return rec[16:], ci, nil
 }
 
 // readError turns an error from pcapgo into the one to report.

@@ -1,6 +1,7 @@
 package pcapfile_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -666,4 +667,48 @@ func TestOpen(t *testing.T) {
 			t.Errorf("Close closed standard input: %v", err)
 		}
 	})
+}
+
+// TestLargestRecord reads records of the largest size a capture holds,
+// between small ones, both through Open's read buffer (smaller than such
+// a record, so it is copied out) and through a larger buffer (handed out
+// of it), and gets every byte and length back.
+func TestLargestRecord(t *testing.T) {
+	big := make([]byte, 262144)
+	for i := range big {
+		big[i] = byte(i*7 + i>>8)
+	}
+	small := frames(t, layers.LinkTypeEthernet)[0]
+	f := newPcap(binary.LittleEndian, true, 1, 262144).
+		add(t0, small, 0).add(t0.Add(time.Nanosecond), big, len(big)+100).add(t0.Add(2*time.Nanosecond), small, 0).
+		add(t0.Add(3*time.Nanosecond), big, 0).bytes()
+	for _, tc := range []struct {
+		name string
+		in   io.Reader
+	}{
+		{"small buffer", bytes.NewReader(f)},
+		{"large buffer", bufio.NewReaderSize(bytes.NewReader(f), 1<<20)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := pcapfile.NewReader(tc.in, "x.pcap")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ps, err := readAll(t, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := [][]byte{small, big, small, big}
+			lengths := []int{len(small), len(big) + 100, len(small), len(big)}
+			if len(ps) != len(want) {
+				t.Fatalf("read %d packets, want %d", len(ps), len(want))
+			}
+			for i, p := range ps {
+				if !bytes.Equal(p.Data, want[i]) || p.Length != lengths[i] || !p.Timestamp.Equal(t0.Add(time.Duration(i))) {
+					t.Errorf("packet %d: %d bytes (length %d) at %v; want %d (length %d) at %v",
+						i, len(p.Data), p.Length, p.Timestamp, len(want[i]), lengths[i], t0.Add(time.Duration(i)))
+				}
+			}
+		})
+	}
 }

@@ -96,6 +96,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(cfg.Reads) > 0 && len(cfg.Targets) > 0 {
 		return nil, &UsageError{Msg: "capture files and network namespaces cannot be read at once"}
 	}
+	stopProfile, err := startProfile()
+	if err != nil {
+		return nil, err
+	}
+	defer stopProfile()
 	var out *atomicfile.File
 	var w *har.Writer
 	sink := cfg.Sink
@@ -104,7 +109,6 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if !ok {
 			return nil, &UsageError{Msg: fmt.Sprintf("output %q: the name must end in .har, .ndjson or .jsonl", cfg.Output)}
 		}
-		var err error
 		out, err = atomicfile.Create(cfg.Output)
 		if err != nil {
 			return nil, err
@@ -170,6 +174,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 }
 
 func runLive(ctx context.Context, cfg Config, res *Result, sink source.Sink) error {
+	defer tuneGC()()
 	lc, err := source.OpenLive(ctx, cfg.Options)
 	if err != nil {
 		return err

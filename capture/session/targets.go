@@ -94,6 +94,7 @@ func (l *missedLog) sorted() []capture.MissedTarget {
 }
 
 func runTargets(ctx context.Context, cfg Config, res *Result, sink source.Sink) error {
+	defer tuneGC()()
 	log := &missedLog{report: cfg.Missed}
 	var runs []*targetRun
 	defer func() {

@@ -394,3 +394,76 @@ func TestReadHARDropsCopies(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupModel runs random streams of exchanges (a small set of wires,
+// so that keys repeat, times that mostly advance, with jumps back) through
+// a Dedup and through a plain model of its rules: a map of keys and the
+// order they came in, the oldest forgotten first by time and by count.
+// The two must agree on every exchange, through every growth of the ring
+// and every removal from its index.
+func TestDedupModel(t *testing.T) {
+	type key struct {
+		w capture.WireID
+		m string
+	}
+	type entry struct {
+		k  key
+		at time.Time
+	}
+	for _, c := range []struct {
+		window  time.Duration
+		maxKeys int
+		wires   int
+	}{
+		{time.Second, 5, 20},
+		{time.Second, 64, 300},
+		{time.Minute, 1000, 3000},
+		{-1, 100, 150},
+		{-1, 7, 8},
+		{200 * time.Millisecond, 500, 2000},
+	} {
+		t.Run(fmt.Sprintf("window=%v/keys=%d/wires=%d", c.window, c.maxKeys, c.wires), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(c.maxKeys), uint64(c.wires)))
+			d := source.NewDedup(c.window, c.maxKeys)
+			kept := map[key]bool{}
+			var order []entry
+			var newest time.Time
+			now := t0
+			methods := []string{"GET", "POST"}
+			for i := range 30000 {
+				now = now.Add(time.Duration(rng.IntN(3000)) * time.Microsecond)
+				at := now
+				if rng.IntN(20) == 0 {
+					at = now.Add(-time.Duration(rng.IntN(2000)) * time.Millisecond) // flushed late
+				}
+				n := rng.IntN(c.wires) + 1
+				k := key{capture.WireID{Request: uint32(n), Response: uint32(n * 13)}, methods[rng.IntN(2)]}
+				// the model
+				if at.After(newest) {
+					newest = at
+				}
+				if c.window >= 0 {
+					for len(order) > 0 && order[0].at.Before(newest.Add(-c.window)) {
+						delete(kept, order[0].k)
+						order = order[1:]
+					}
+				}
+				want := kept[k]
+				if !want {
+					if len(order) >= c.maxKeys {
+						delete(kept, order[0].k)
+						order = order[1:]
+					}
+					kept[k] = true
+					order = append(order, entry{k, at})
+				}
+				if got := d.Seen(exch(k.w, k.m, "/x", 200, 0, at)); got != want {
+					t.Fatalf("exchange %d (%+v at %v): Seen = %v, the model says %v", i, k, at.Sub(t0), got, want)
+				}
+				if d.Len() != len(order) {
+					t.Fatalf("exchange %d: %d keys, the model has %d", i, d.Len(), len(order))
+				}
+			}
+		})
+	}
+}

@@ -3,39 +3,59 @@ package source
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/specgate/specgate/capture"
 )
 
-// pipeline hands exchanges to a second goroutine that drops duplicate
-// copies, redacts and runs the sink, so that a capture keeps two cores
-// busy: one (or one per network namespace) reassembles and parses, the
-// other redacts and writes. One consumer takes exchanges in the order
-// they were put; producers on several goroutines interleave as they come.
+// pipeline runs what follows reassembly on two more goroutines, so that a
+// capture keeps both cores of a small machine busy: producers (one, or
+// one per network namespace) reassemble and parse; the scrub stage drops
+// duplicate copies and redacts; the sink stage runs the sink (annotation,
+// encoding, writing). Exchanges travel in batches, so that a goroutine
+// hand-off (and, when the next stage sleeps, a wake-up) is paid once per
+// batch rather than once per exchange. The scrub stage takes batches in
+// the order they were sent and the sink stage keeps that order; producers
+// on several goroutines interleave as their batches come.
 type pipeline struct {
 	opts  *Options
 	sink  Sink
 	dedup *Dedup
-	ch    chan *capture.Exchange
+	in    chan []*capture.Exchange // producers → scrub
+	out   chan []*capture.Exchange // scrub → sink
+	free  chan []*capture.Exchange // emptied batches, for reuse
 	wg    sync.WaitGroup
 	// failed is set once the sink failed; err is set before it.
 	failed atomic.Bool
 	err    error
 	once   sync.Once
-	// duplicates is counted by the consumer and added to stats by finish.
+	// duplicates is counted by the scrub stage and added to stats by
+	// finish.
 	duplicates uint64
 	stats      *capture.Stats
 }
 
-// pipelineDepth bounds the exchanges in flight between the goroutines
-// (and so the memory they hold).
-const pipelineDepth = 256
+const (
+	// batchSize is the most exchanges a producer holds before sending.
+	batchSize = 32
+	// batchAge bounds the capture time a producer holds a partial batch
+	// (live captures also send one whenever the kernel has nothing
+	// queued).
+	batchAge = 50 * time.Millisecond
+	// pipelineDepth bounds the batches queued between two stages, and
+	// with batchSize the exchanges in flight (and the memory they hold).
+	pipelineDepth = 8
+)
 
-// newPipeline starts the consumer; finish adds what it counted to stats.
+// newPipeline starts the stages; finish adds what they counted to stats.
 func (o *Options) newPipeline(stats *capture.Stats, sink Sink) *pipeline {
-	p := &pipeline{opts: o, stats: stats, sink: sink, dedup: NewDedup(0, 0), ch: make(chan *capture.Exchange, pipelineDepth)}
-	p.wg.Add(1)
-	go p.consume()
+	p := &pipeline{opts: o, stats: stats, sink: sink, dedup: NewDedup(0, 0),
+		in:   make(chan []*capture.Exchange, pipelineDepth),
+		out:  make(chan []*capture.Exchange, pipelineDepth),
+		free: make(chan []*capture.Exchange, 3*pipelineDepth)}
+	p.wg.Add(2)
+	go p.scrub()
+	go p.deliver()
 	return p
 }
 
@@ -44,29 +64,74 @@ func (o *Options) start(stats *capture.Stats, sink Sink) *feed {
 	return &feed{p: o.newPipeline(stats, sink), stats: stats}
 }
 
-func (p *pipeline) consume() {
+// scrub drops copies of exchanges already seen and redacts the others.
+func (p *pipeline) scrub() {
 	defer p.wg.Done()
-	for e := range p.ch {
+	defer close(p.out)
+	for b := range p.in {
 		if p.failed.Load() {
-			continue // drain
-		}
-		if p.dedup.Seen(e) {
-			p.duplicates++
+			p.recycle(b) // drain
 			continue
 		}
-		if r := p.opts.Redactor; r != nil {
-			// A file specgate wrote with redaction on holds nothing the
-			// built-in rules would still redact: redacting is idempotent.
-			if !e.Redacted || r.Extended() {
-				scrubPartial(e)
-				r.Exchange(e)
+		kept := b[:0]
+		for _, e := range b {
+			if p.dedup.Seen(e) {
+				p.duplicates++
+				continue
 			}
-			e.Redacted = true
+			if r := p.opts.Redactor; r != nil {
+				// A file specgate wrote with redaction on holds nothing the
+				// built-in rules would still redact: redacting is idempotent.
+				if !e.Redacted || r.Extended() {
+					scrubPartial(e)
+					r.Exchange(e)
+				}
+				e.Redacted = true
+			}
+			kept = append(kept, e)
 		}
-		if err := p.sink(e); err != nil {
-			p.err = err
-			p.failed.Store(true)
+		clear(b[len(kept):])
+		if len(kept) == 0 {
+			p.recycle(b)
+			continue
 		}
+		p.out <- kept
+	}
+}
+
+// deliver hands each exchange to the sink, in order.
+func (p *pipeline) deliver() {
+	defer p.wg.Done()
+	for b := range p.out {
+		for _, e := range b {
+			if p.failed.Load() {
+				break // drain
+			}
+			if err := p.sink(e); err != nil {
+				p.err = err
+				p.failed.Store(true)
+			}
+		}
+		p.recycle(b)
+	}
+}
+
+// recycle keeps an emptied batch for a producer to fill again.
+func (p *pipeline) recycle(b []*capture.Exchange) {
+	clear(b)
+	select {
+	case p.free <- b[:0]:
+	default:
+	}
+}
+
+// batch returns an empty batch, reused when one is free.
+func (p *pipeline) batch() []*capture.Exchange {
+	select {
+	case b := <-p.free:
+		return b
+	default:
+		return make([]*capture.Exchange, 0, batchSize)
 	}
 }
 
@@ -80,11 +145,11 @@ func (p *pipeline) failure() error {
 
 // finish waits for every queued exchange to reach the sink, then counts
 // the duplicates dropped in stats (taking them out of Exchanges, which
-// the producers counted). Every producer must be done. It may be called
-// more than once.
+// the producers counted). Every producer must be done and have flushed.
+// It may be called more than once.
 func (p *pipeline) finish() error {
 	p.once.Do(func() {
-		close(p.ch)
+		close(p.in)
 		p.wg.Wait()
 		p.stats.Exchanges -= min(p.duplicates, p.stats.Exchanges)
 		p.stats.Duplicates += p.duplicates
@@ -93,13 +158,17 @@ func (p *pipeline) finish() error {
 }
 
 // feed is one producer's side of a pipeline: it filters exchanges,
-// accounting in the producer's own statistics, and queues them.
+// accounting in the producer's own statistics, and sends them in batches.
 type feed struct {
 	p     *pipeline
 	stats *capture.Stats
 	// putErr is the first error put returned to emit, for producers that
 	// hand emit to the stream assembler.
 	putErr error
+	// batch holds exchanges not sent yet; first is the capture time of
+	// the oldest (its request's start, or its response's end).
+	batch []*capture.Exchange
+	first time.Time
 }
 
 // put filters e and queues it; it reports a sink failure as soon as it is
@@ -114,7 +183,19 @@ func (f *feed) put(e *capture.Exchange) error {
 		f.stats.Filtered++
 		return nil
 	}
-	f.p.ch <- e
+	if f.batch == nil {
+		f.batch = f.p.batch()
+	}
+	if len(f.batch) == 0 {
+		f.first = e.Timing.RequestStart
+		if f.first.IsZero() {
+			f.first = e.Timing.ResponseEnd
+		}
+	}
+	f.batch = append(f.batch, e)
+	if len(f.batch) >= batchSize {
+		f.flush()
+	}
 	return nil
 }
 
@@ -126,8 +207,29 @@ func (f *feed) emit(e *capture.Exchange) {
 	}
 }
 
+// flush sends the exchanges held.
+func (f *feed) flush() {
+	if len(f.batch) == 0 {
+		return
+	}
+	f.p.in <- f.batch
+	f.batch = nil
+}
+
+// tick sends a partial batch whose oldest exchange is batchAge older than
+// now (capture time), so that a slow live capture does not hold
+// exchanges back for long.
+func (f *feed) tick(now time.Time) {
+	if len(f.batch) > 0 && now.Sub(f.first) >= batchAge {
+		f.flush()
+	}
+}
+
 // finish finishes the pipeline of a single producer.
-func (f *feed) finish() error { return f.p.finish() }
+func (f *feed) finish() error {
+	f.flush()
+	return f.p.finish()
+}
 
 // Pipeline is the shared end of several captures running at once (one per
 // network namespace): each producer's exchanges are filtered by host and
@@ -154,7 +256,11 @@ func NewPipeline(opts Options, stats *capture.Stats, sink Sink) *Pipeline {
 func (p *Pipeline) Put(stats *capture.Stats, e *capture.Exchange) error {
 	stats.Exchanges++
 	f := feed{p: p.p, stats: stats}
-	return f.put(e)
+	if err := f.put(e); err != nil {
+		return err
+	}
+	f.flush()
+	return nil
 }
 
 // Err returns the sink's error once the sink failed, nil until then.

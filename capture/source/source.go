@@ -138,6 +138,9 @@ func ReadFile(ctx context.Context, path string, opts Options, stats *capture.Sta
 func readPackets(ctx context.Context, src capture.PacketSource, opts Options, stats *capture.Stats, sink Sink) error {
 	so := opts.Stream
 	so.Filter = opts.Filter
+	// The pipeline drops copies of exchanges anyway: copies of whole
+	// connections across NAT need not be parsed first.
+	so.SkipCopies = true
 	pipe := opts.start(stats, sink)
 	defer pipe.finish()
 	asm := stream.New(so, stats, pipe.emit)
@@ -283,7 +286,11 @@ func runLive(ctx context.Context, src *live.Source, opts Options, pipe *feed, st
 		}
 	}()
 
-	asm := stream.New(opts.Stream, stats, pipe.emit)
+	so := opts.Stream
+	so.SkipCopies = true // as in readPackets
+	asm := stream.New(so, stats, pipe.emit)
+	// What was parsed reaches the pipeline whatever ends the capture.
+	defer pipe.flush()
 	var stopAt time.Time
 	for {
 		if stopping.Load() && stopAt.IsZero() {
@@ -295,6 +302,7 @@ func runLive(ctx context.Context, src *live.Source, opts Options, pipe *feed, st
 		p, err := src.ReadPacket(ctx)
 		if errors.Is(err, capture.ErrTimeout) {
 			asm.Tick(time.Now())
+			pipe.flush()
 			if !stopAt.IsZero() {
 				break // drained: nothing more is queued in the kernel
 			}
@@ -310,6 +318,7 @@ func runLive(ctx context.Context, src *live.Source, opts Options, pipe *feed, st
 		if pipe.putErr != nil {
 			return pipe.putErr
 		}
+		pipe.tick(p.Timestamp)
 	}
 	asm.Close()
 	if pipe.putErr != nil {

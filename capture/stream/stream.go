@@ -7,7 +7,10 @@
 // bytes it is given, so that every exchange records in Exchange.Wire where
 // its messages began. Copies of a packet with the same addresses (one
 // socket seeing it on several interfaces) are retransmissions to the
-// reassembler: they neither repeat nor lose anything.
+// reassembler: they neither repeat nor lose anything. Copies with other
+// addresses (both sides of a NAT) give the same exchanges twice, or, with
+// Options.SkipCopies, are recognised by their initial sequence numbers,
+// which no NAT rewrites, and only counted (see mirror.go).
 package stream
 
 import (
@@ -52,6 +55,11 @@ type Options struct {
 	// several assemblers feeding one output (one per network namespace)
 	// keep distinct ids ("kind-worker/17").
 	ConnIDPrefix string
+	// SkipCopies parses one view of a connection seen on both sides of a
+	// NAT (recognised by its handshake, see mirror.go): the other views'
+	// exchanges are counted in Stats.Duplicates instead of being emitted.
+	// Without it every view gives its exchanges, all with the same Wire.
+	SkipCopies bool
 }
 
 const pageBytes = 1900 // the reassembly package's page size
@@ -90,7 +98,22 @@ type Assembler struct {
 	// connections in map order; they are sorted before delivery so that
 	// output stays deterministic.
 	batching bool
-	batch    []*capture.Exchange
+	batch    []batched
+
+	// byISN finds the connection parsed for a pair of initial sequence
+	// numbers, to recognise its copies across NAT (mirror.go).
+	byISN map[isnPair]*tcpStream
+
+	// closedQ lists the closed connections still in the reassembler's
+	// pool, oldest first; evicting is set while evict drops one
+	// (evict.go).
+	closedQ  []closedConn
+	evicting bool
+
+	// ctx is the context handed with each packet; ctxKept says the
+	// reassembler may have kept it (see Packet).
+	ctx     *ctxInfo
+	ctxKept bool
 
 	// A RST ends both directions of a connection, but the reassembler
 	// closes only the half it arrived on; the other half is closed with a
@@ -105,7 +128,12 @@ type Assembler struct {
 // in stats.
 func New(opts Options, stats *capture.Stats, emit func(*capture.Exchange)) *Assembler {
 	opts.setDefaults()
-	a := &Assembler{opts: opts, stats: stats, emit: emit}
+	if opts.HTTP.Decoders == nil {
+		// The assembler's connections are parsed on its goroutine: they
+		// can share the content decoders, which are large to make.
+		opts.HTTP.Decoders = new(http1.Decoders)
+	}
+	a := &Assembler{opts: opts, stats: stats, emit: emit, byISN: make(map[isnPair]*tcpStream)}
 	a.asm = reassembly.NewAssembler(reassembly.NewStreamPool(&factory{a: a}))
 	// The reassembler checks a bound after queueing a segment and then
 	// gives up pages until below it, so n allows n-1 pages at rest; zero
@@ -144,9 +172,17 @@ func (a *Assembler) Packet(p capture.Packet) {
 	if p.Timestamp.After(a.now) {
 		a.now = p.Timestamp
 	}
-	// A context per packet: queued pages keep it and read their capture
-	// time from it later, so it cannot be reused.
-	ac := &ctxInfo{ci: gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.Length, InterfaceIndex: p.Interface}}
+	// The reassembler keeps a packet's context with the pages of a
+	// segment it queues, and reads the capture time from it later; a
+	// segment delivered at once leaves nothing behind. So one context is
+	// reused until Accept finds that a segment may be queued (ctxKept),
+	// which then keeps it: one allocation per queued segment rather than
+	// per packet.
+	if a.ctx == nil || a.ctxKept {
+		a.ctx, a.ctxKept = new(ctxInfo), false
+	}
+	ac := a.ctx
+	ac.ci = gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: p.Length, InterfaceIndex: p.Interface}
 	a.asm.AssembleWithContext(flow, &a.dec.tcp, ac)
 	if a.rstFrom != nil {
 		a.closeReverse(flow, ac)
@@ -192,6 +228,7 @@ func (a *Assembler) Tick(now time.Time) {
 			TC: a.now.Add(-a.opts.IdleTimeout),
 		})
 	})
+	a.evict(a.now)
 }
 
 // Close flushes every connection: the capture is over.
@@ -208,7 +245,7 @@ func (a *Assembler) flush(f func()) {
 	b := a.batch
 	a.batch = nil
 	sort.SliceStable(b, func(i, j int) bool {
-		x, y := b[i], b[j]
+		x, y := b[i].e, b[j].e
 		if !x.Timing.RequestStart.Equal(y.Timing.RequestStart) {
 			return x.Timing.RequestStart.Before(y.Timing.RequestStart)
 		}
@@ -217,9 +254,16 @@ func (a *Assembler) flush(f func()) {
 		}
 		return x.Seq < y.Seq
 	})
-	for _, e := range b {
-		a.deliver(e)
+	for _, x := range b {
+		a.deliver(x.e, x.copies)
 	}
+}
+
+// batched is an exchange held for sorting, with the number of copies of
+// its connection that were not parsed.
+type batched struct {
+	e      *capture.Exchange
+	copies int
 }
 
 func connLess(x, y string) bool {
@@ -229,17 +273,22 @@ func connLess(x, y string) bool {
 	return x < y
 }
 
-func (a *Assembler) deliver(e *capture.Exchange) {
+// deliver hands e on; copies counts the copies of it that other views of
+// its connection would have given.
+func (a *Assembler) deliver(e *capture.Exchange, copies int) {
 	a.stats.Exchanges++
+	a.stats.Duplicates += uint64(copies)
 	a.emit(e)
 }
 
-func (a *Assembler) onExchange(e *capture.Exchange) {
+// onExchange receives the exchanges of s's parser.
+func (s *tcpStream) onExchange(e *capture.Exchange) {
+	a := s.a
 	if a.batching {
-		a.batch = append(a.batch, e)
+		a.batch = append(a.batch, batched{e, s.copies})
 		return
 	}
-	a.deliver(e)
+	a.deliver(e, s.copies)
 }
 
 // factory makes one tcpStream per connection.
@@ -247,6 +296,9 @@ type factory struct{ a *Assembler }
 
 func (f *factory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
 	a := f.a
+	if a.evicting {
+		return nil // the SYN that drops a closed connection starts nothing
+	}
 	src, dst := endpoints(netFlow, tcpFlow)
 	if a.conns >= a.opts.MaxConns {
 		a.stats.Server(dst.String()).GaveUp++
@@ -254,8 +306,8 @@ func (f *factory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reasse
 	}
 	a.conns++
 	a.nextID++
-	s := &tcpStream{a: a}
-	s.conn = http1.NewConn(http1.Info{A: src, B: dst, ID: a.opts.ConnIDPrefix + strconv.FormatUint(a.nextID, 10)}, a.opts.HTTP, a.onExchange)
+	s := &tcpStream{a: a, netFlow: netFlow, portFlow: tcpFlow}
+	s.conn = http1.NewConn(http1.Info{A: src, B: dst, ID: a.opts.ConnIDPrefix + strconv.FormatUint(a.nextID, 10)}, a.opts.HTTP, s.onExchange)
 	return s
 }
 
@@ -276,11 +328,13 @@ func port(b []byte) uint16 {
 
 // tcpStream adapts one reassembled connection to an http1.Conn.
 type tcpStream struct {
-	a      *Assembler
-	conn   *http1.Conn
-	last   time.Time
-	reset  bool
-	closed bool
+	a    *Assembler
+	conn *http1.Conn
+	// the connection's addresses, as the reassembler keys it
+	netFlow, portFlow gopacket.Flow
+	last              time.Time
+	reset             bool
+	closed            bool
 	// midstream marks directions whose first bytes came without a SYN: the
 	// capture may have started inside a message.
 	midstream [2]bool
@@ -295,6 +349,15 @@ type tcpStream struct {
 	seen, fin, ended [2]bool
 	base, dataEnd    [2]uint32
 	delivered        [2]int64
+
+	// Copies across NAT (mirror.go): the initial sequence numbers seen;
+	// whether this stream holds its pair's entry in byISN; copies counts
+	// the copies found of this connection, and mirror is set on a copy,
+	// which is not parsed (conn is nil).
+	isn        isnSeen
+	registered bool
+	copies     int
+	mirror     bool
 }
 
 func dirOf(d reassembly.TCPFlowDirection) http1.Dir {
@@ -305,6 +368,9 @@ func dirOf(d reassembly.TCPFlowDirection) http1.Dir {
 }
 
 func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+	if s.a.evicting {
+		return false // a new connection took the addresses: leave it be
+	}
 	if s.a.injecting {
 		*start = nextSeq == -1
 		return true
@@ -331,17 +397,24 @@ func (s *tcpStream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassem
 	if ci.Timestamp.After(s.last) {
 		s.last = ci.Timestamp
 	}
-	if tcp.SYN {
+	if tcp.SYN && !s.mirror {
 		d := dirOf(dir)
 		if tcp.ACK { // SYN-ACK: the other side is the client
 			d = dirOf(dir.Reverse())
 		}
 		s.conn.SetClient(d)
+		s.handshake(tcp, ci.Timestamp)
 	}
 	if nextSeq == -1 && !tcp.SYN {
 		// No SYN seen in this direction: start where the capture starts.
 		*start = true
 		s.midstream[dirOf(dir)] = true
+	}
+	if len(tcp.Payload) > 0 && nextSeq != -1 && reassembly.Sequence(tcp.Seq) != nextSeq {
+		// not the next bytes: the reassembler may queue the segment with
+		// its context (a retransmission is not queued; the rule need only
+		// not miss a queued one)
+		s.a.ctxKept = true
 	}
 	if tcp.RST && (nextSeq == -1 || reassembly.Sequence(tcp.Seq) == nextSeq) {
 		s.reset = true
@@ -361,6 +434,13 @@ func (s *tcpStream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Ass
 		return
 	}
 	dir, _, end, skip := sg.Info()
+	if s.mirror {
+		// a copy: the reassembler still follows it to its end, unparsed
+		if end && s.reset {
+			s.finish(s.last, true)
+		}
+		return
+	}
 	d := dirOf(dir)
 	// the time of the first packet delivered
 	ts := sg.CaptureInfo(0).Timestamp
@@ -446,20 +526,16 @@ func (s *tcpStream) reportMissing(d http1.Dir, ts time.Time) {
 	}
 }
 
-// ReassemblyComplete keeps the connection in the pool after both halves
-// closed, so that the ACKs after the last FIN do not look like a new
-// connection and a SYN reusing the 4-tuple starts a fresh one; idle
-// flushing removes it later. finish dropped the parser already.
-func (s *tcpStream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
-	s.finish(s.last, s.reset)
-	return false
-}
-
 func (s *tcpStream) finish(ts time.Time, reset bool) {
 	if s.closed {
 		return
 	}
 	s.closed = true
+	s.a.conns--
+	s.unregister()
+	if s.mirror {
+		return
+	}
 	s.reportMissing(http1.DirAB, ts)
 	s.reportMissing(http1.DirBA, ts)
 	s.conn.Close(ts, reset)
@@ -467,7 +543,6 @@ func (s *tcpStream) finish(ts time.Time, reset bool) {
 		cs := s.conn.Stats()
 		s.a.stats.Server(cs.Server).Add(cs)
 	}
-	s.a.conns--
 	// The reassembler keeps closed connections until they go idle; drop
 	// the parser and its buffers now.
 	s.conn = nil

@@ -4,7 +4,12 @@
 // server's throughput with and without capture), inferring, gating, and
 // capturing in a simulated kind node. It prints ratios.
 //
-//	go run ./internal/bench [-n 200000] [-dir .bench] [-live 5s] [-infer-n 1000000] [-kind 5s]
+//	go run ./internal/bench [-n 200000] [-dir .bench] [-live 5s] [-infer-n 1000000] [-kind 5s] [-gate=true] [-tshark=true] [-runs 1] [-specgate BIN]
+//
+// -n 0, -live 0, -infer-n 0, -kind 0, -gate=false and -tshark=false skip a
+// part. The machine may be shared: -runs N repeats each measurement N
+// times (the live and kind runs alternate without and with capture) and
+// reports medians. -specgate measures another build, for comparisons.
 package main
 
 import (
@@ -20,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,27 +51,87 @@ func main() {
 	liveFor := flag.Duration("live", 5*time.Second, "duration of each live load run (0 skips the live benchmark)")
 	inferN := flag.Int("infer-n", 1000000, "exchanges in the generated NDJSON that infer reads (0 skips the inference benchmark)")
 	kindFor := flag.Duration("kind", 5*time.Second, "duration of each load run in the simulated kind node (0 skips it)")
+	gate := flag.Bool("gate", true, "run the gate benchmark")
+	tshark := flag.Bool("tshark", true, "also time tshark on the pcap, when it is installed (once: it is slow)")
+	bin := flag.String("specgate", "", "measure this specgate binary (another build, for a comparison) instead of building ./cmd/specgate")
+	runs := flag.Int("runs", 1, "repeat each measurement this many times and report medians")
 	flag.Parse()
-	if err := runAll(*n, *dir, *liveFor, *inferN, *kindFor); err != nil {
+	cfg := config{n: *n, dir: *dir, liveFor: *liveFor, inferN: *inferN, kindFor: *kindFor, gate: *gate, tshark: *tshark, runs: max(*runs, 1), specgate: *bin}
+	if err := runAll(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func runAll(n int, dir string, liveFor time.Duration, inferN int, kindFor time.Duration) error {
+// config is what the flags chose.
+type config struct {
+	n        int
+	dir      string
+	liveFor  time.Duration
+	inferN   int
+	kindFor  time.Duration
+	gate     bool
+	tshark   bool
+	runs     int
+	specgate string
+}
+
+func runAll(c config) error {
+	dir := c.dir
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	specgate := filepath.Join(dir, "specgate")
-	if out, err := exec.Command("go", "build", "-trimpath", "-o", specgate, "./cmd/specgate").CombinedOutput(); err != nil {
-		return fmt.Errorf("build specgate: %v: %s", err, out)
+	specgate := c.specgate
+	if specgate == "" {
+		specgate = filepath.Join(dir, "specgate")
+		if out, err := exec.Command("go", "build", "-trimpath", "-o", specgate, "./cmd/specgate").CombinedOutput(); err != nil {
+			return fmt.Errorf("build specgate: %v: %s", err, out)
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	fmt.Printf("machine: %d cores, %s, %s\n", runtime.NumCPU(), cpuModel(), runtime.Version())
+	if c.runs > 1 {
+		fmt.Printf("each figure is the median of %d runs\n", c.runs)
+	}
 
+	if c.n > 0 {
+		if err := readBench(specgate, self, dir, c.n, c.runs, c.tshark); err != nil {
+			return err
+		}
+	}
+	if c.inferN > 0 {
+		if err := inferBench(specgate, dir, c.inferN); err != nil {
+			return err
+		}
+	}
+	if c.gate {
+		if err := gateBench(dir, 1500); err != nil {
+			return err
+		}
+	}
+	if c.liveFor > 0 {
+		if os.Geteuid() != 0 {
+			fmt.Println("\n== live: skipped, needs root")
+		} else if err := liveBench(specgate, dir, c.liveFor, c.runs); err != nil {
+			return err
+		}
+	}
+	if c.kindFor > 0 {
+		if os.Geteuid() != 0 {
+			fmt.Println("\n== simulated kind node: skipped, needs root")
+		} else if err := kindBench(specgate, dir, c.kindFor, c.runs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readBench reads a generated pcap of n exchanges (and one of n/10) with
+// specgate and with the bare decode loops, and compares.
+func readBench(specgate, self, dir string, n, runs int, withTshark bool) error {
 	small := filepath.Join(dir, fmt.Sprintf("mix-%d.pcap", n/10))
 	large := filepath.Join(dir, fmt.Sprintf("mix-%d.pcap", n))
 	for _, f := range []struct {
@@ -80,46 +146,58 @@ func runAll(n int, dir string, liveFor time.Duration, inferN int, kindFor time.D
 	mb := float64(fi.Size()) / 1e6
 	fmt.Printf("\n== reading %s (%d exchanges, %.0f MB)\n", large, n, mb)
 
-	sg, err := measure(specgate, "capture", "-q", "-r", large, "-w", filepath.Join(dir, "out.ndjson"))
-	if err != nil {
-		return err
+	// The four commands take turns, so that a busy spell on a shared
+	// machine is spread over all of them.
+	var sgs, sgSmalls, bls, nps []result
+	for range runs {
+		for _, m := range []struct {
+			into *[]result
+			name string
+			args []string
+		}{
+			{&sgs, specgate, []string{"capture", "-q", "-r", large, "-w", filepath.Join(dir, "out.ndjson")}},
+			{&sgSmalls, specgate, []string{"capture", "-q", "-r", small, "-w", filepath.Join(dir, "out-small.ndjson")}},
+			{&bls, self, []string{"bare", large}},
+			{&nps, self, []string{"packets", large}},
+		} {
+			if m.name == specgate {
+				// The previous run's output is removed first: replacing a
+				// file of hundreds of MB (freeing its blocks in rename(2))
+				// costs a tenth of a second that is no work of capture's.
+				os.Remove(m.args[len(m.args)-1])
+			}
+			r, err := measure(m.name, m.args...)
+			if err != nil {
+				return err
+			}
+			*m.into = append(*m.into, r)
+		}
 	}
-	sgSmall, err := measure(specgate, "capture", "-q", "-r", small, "-w", filepath.Join(dir, "out-small.ndjson"))
-	if err != nil {
-		return err
-	}
-	bl, err := measure(self, "bare", large)
-	if err != nil {
-		return err
-	}
-	np, err := measure(self, "packets", large)
-	if err != nil {
-		return err
-	}
+	sg, sgSmall, bl, np := median(sgs), median(sgSmalls), median(bls), median(nps)
 	exch, err := countLines(filepath.Join(dir, "out.ndjson"))
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%-28s %10s %12s %10s %10s\n", "", "seconds", "exchanges/s", "MB/s", "peak RSS")
+	fmt.Printf("%-28s %10s %10s %12s %10s %10s\n", "", "seconds", "CPU s", "exchanges/s", "MB/s", "peak RSS")
 	row := func(name string, r result, ex int) {
 		eps := "-"
 		if ex > 0 {
 			eps = fmt.Sprintf("%.0f", float64(ex)/r.wall.Seconds())
 		}
-		fmt.Printf("%-28s %10.2f %12s %10.1f %9.0fM\n", name, r.wall.Seconds(), eps, mb/r.wall.Seconds(), float64(r.maxRSS)/1e6)
+		fmt.Printf("%-28s %10.2f %10.2f %12s %10.1f %9.0fM\n", name, r.wall.Seconds(), r.cpu.Seconds(), eps, mb/r.wall.Seconds(), float64(r.maxRSS)/1e6)
 	}
 	row("specgate capture -r", sg, exch)
 	row("bare loop: DecodingLayers", bl, 0)
 	row("bare loop: gopacket.Packet", np, 0)
 	var ts result
-	if tshark, err := exec.LookPath("tshark"); err == nil {
+	if tshark, err := exec.LookPath("tshark"); err == nil && withTshark {
 		ts, err = measure(tshark, "-r", large, "-Y", "http", "-T", "fields", "-e", "http.request.method", "-e", "http.response.code")
 		if err != nil {
 			return err
 		}
 		row("tshark -Y http -T fields", ts, exch)
 	} else {
-		fmt.Println("tshark: not installed, no ratio")
+		fmt.Println("tshark: not installed or not asked for, no ratio")
 	}
 	fmt.Printf("\nspecgate exchanges captured: %d of %d generated\n", exch, n)
 	if ts.wall > 0 {
@@ -128,35 +206,43 @@ func runAll(n int, dir string, liveFor time.Duration, inferN int, kindFor time.D
 	fmt.Printf("ratio specgate / bare DecodingLayer loop: %.0f%% (target >= 40%%)\n", 100*bl.wall.Seconds()/sg.wall.Seconds())
 	fmt.Printf("ratio specgate / bare gopacket.Packet loop: %.0f%% (target >= 40%%)\n", 100*np.wall.Seconds()/sg.wall.Seconds())
 	fmt.Printf("peak RSS at %d vs %d exchanges:    %.0fM vs %.0fM (%.2fx; flat is 1x)\n", n, n/10, float64(sg.maxRSS)/1e6, float64(sgSmall.maxRSS)/1e6, float64(sg.maxRSS)/float64(sgSmall.maxRSS))
-
-	if inferN > 0 {
-		if err := inferBench(specgate, dir, inferN); err != nil {
-			return err
-		}
-	}
-	if err := gateBench(dir, 1500); err != nil {
-		return err
-	}
-	if liveFor > 0 {
-		if os.Geteuid() != 0 {
-			fmt.Println("\n== live: skipped, needs root")
-		} else if err := liveBench(specgate, dir, liveFor); err != nil {
-			return err
-		}
-	}
-	if kindFor > 0 {
-		if os.Geteuid() != 0 {
-			fmt.Println("\n== simulated kind node: skipped, needs root")
-		} else if err := kindBench(specgate, dir, kindFor); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
 type result struct {
 	wall   time.Duration
-	maxRSS int64 // bytes
+	cpu    time.Duration // user and system time
+	maxRSS int64         // bytes
+}
+
+// median returns the run with the median wall time, with the median of
+// each other figure beside it.
+func median(rs []result) result {
+	pick := func(key func(result) int64) int64 {
+		v := make([]int64, len(rs))
+		for i, r := range rs {
+			v[i] = key(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return result{
+		wall:   time.Duration(pick(func(r result) int64 { return int64(r.wall) })),
+		cpu:    time.Duration(pick(func(r result) int64 { return int64(r.cpu) })),
+		maxRSS: pick(func(r result) int64 { return r.maxRSS }),
+	}
+}
+
+// medianOf returns the median of v.
+func medianOf[T int64 | float64](v []T) T {
+	v = slices.Clone(v)
+	slices.Sort(v)
+	return v[len(v)/2]
+}
+
+// cpuTime is the user and system time a finished process used.
+func cpuTime(ps *os.ProcessState) time.Duration {
+	return ps.UserTime() + ps.SystemTime()
 }
 
 // measure runs a command to completion, discarding its stdout, and returns
@@ -172,7 +258,7 @@ func measure(name string, args ...string) (result, error) {
 	}
 	wall := time.Since(t0)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return result{wall: wall, maxRSS: ru.Maxrss * 1024}, nil
+	return result{wall: wall, cpu: cpuTime(cmd.ProcessState), maxRSS: ru.Maxrss * 1024}, nil
 }
 
 // generate writes the benchmark pcap with the pcapgen command, which
@@ -265,8 +351,9 @@ func cpuModel() string {
 }
 
 // liveBench loads a loopback server as hard as a few keep-alive clients
-// can, without and then with specgate capturing, and compares.
-func liveBench(specgate, dir string, d time.Duration) error {
+// can, without and then with specgate capturing, and compares; with runs
+// above 1 the two alternate and the medians count.
+func liveBench(specgate, dir string, d time.Duration, runs int) error {
 	fmt.Printf("\n== live loopback (%s per run)\n", d)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -282,30 +369,44 @@ func liveBench(specgate, dir string, d time.Duration) error {
 	addr := ln.Addr().String()
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 
-	base, _ := load(addr, d)
-	fmt.Printf("without capture: %d requests, %.0f req/s\n", base, float64(base)/d.Seconds())
-
+	var bases, sents, ratios, rates, cpus []float64
 	out := filepath.Join(dir, "live.ndjson")
-	cmd := exec.Command(specgate, "capture", "-i", "lo", "-f", "tcp port "+port, "-w", out, "-q")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return err
+	for range runs {
+		base, _ := load(addr, d)
+		cmd := exec.Command(specgate, "capture", "-i", "lo", "-f", "tcp port "+port, "-w", out, "-q")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		time.Sleep(time.Second) // sockets open
+		sent, _ := load(addr, d)
+		time.Sleep(500 * time.Millisecond)
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			return fmt.Errorf("specgate live: %v: %s", err, stderr.String())
+		}
+		got, err := countLines(out)
+		if err != nil {
+			return err
+		}
+		if runs > 1 {
+			fmt.Printf("  run: %.0f req/s without, %.0f with (%.1f%%), captured %d of %d\n",
+				float64(base)/d.Seconds(), float64(sent)/d.Seconds(), 100*float64(sent)/float64(base), got, sent)
+		}
+		bases = append(bases, float64(base))
+		sents = append(sents, float64(sent))
+		ratios = append(ratios, float64(sent)/float64(max(base, 1)))
+		rates = append(rates, float64(got)/float64(sent))
+		cpus = append(cpus, float64(cpuTime(cmd.ProcessState))/float64(max(got, 1)))
 	}
-	time.Sleep(time.Second) // sockets open
-	sent, _ := load(addr, d)
-	time.Sleep(500 * time.Millisecond)
-	cmd.Process.Signal(syscall.SIGTERM)
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("specgate live: %v: %s", err, stderr.String())
-	}
-	got, err := countLines(out)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("with capture:    %d requests, %.0f req/s\n", sent, float64(sent)/d.Seconds())
-	fmt.Printf("captured %d of %d exchanges sent: %.3f%% (target >= 99.9%%)\n", got, sent, 100*float64(got)/float64(sent))
-	fmt.Printf("server throughput with capture / without: %.1f%% (target >= 95%%)\n", 100*float64(sent)/float64(base))
+	base, sent := medianOf(bases), medianOf(sents)
+	fmt.Printf("without capture: %.0f req/s\n", base/d.Seconds())
+	fmt.Printf("with capture:    %.0f req/s; specgate's CPU time %.1f µs per exchange\n", sent/d.Seconds(), medianOf(cpus)/1e3)
+	fmt.Printf("captured of exchanges sent: %.3f%% (target >= 99.9%%)\n", 100*medianOf(rates))
+	// Each run's pair is measured back to back: the median of their ratios
+	// is steadier than the ratio of medians on a shared machine.
+	fmt.Printf("server throughput with capture / without: %.1f%% (target >= 95%%)\n", 100*medianOf(ratios))
 	return nil
 }
 
