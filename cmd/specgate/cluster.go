@@ -92,8 +92,14 @@ func (a *app) setupCluster(ctx context.Context, f *captureFlags, cfg *session.Co
 		return run, nil
 	}
 	load, where, err := c.loader()
-	if err != nil {
+	var ue *usageError
+	if errors.As(err, &ue) {
 		return nil, err
+	}
+	if err != nil {
+		// A capture without names is still worth having: say so, go on.
+		fmt.Fprintf(a.stderr, "specgate: warning: services keep their HTTP names: %v\n", err)
+		return run, nil
 	}
 	r := cluster.NewResolver(load, cluster.ResolverOptions{})
 	if err := r.Load(ctx); err != nil {
@@ -128,8 +134,7 @@ func (c *clusterFlags) loader() (cluster.Loader, string, error) {
 	}
 	cs, err := cluster.NewClient(c.kubeconfig, kubeContext)
 	if err != nil {
-		// Still a capture: the resolver reports the same error as its own.
-		return func(context.Context) (*cluster.Snapshot, error) { return nil, err }, "", nil
+		return nil, "", err
 	}
 	where := "the Kubernetes API"
 	if kubeContext != "" {

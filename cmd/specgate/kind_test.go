@@ -404,3 +404,22 @@ func TestKindClusterNodeDisappears(t *testing.T) {
 		t.Errorf("no warning as it happened:\n%s", out)
 	}
 }
+
+// TestKindClusterWithoutAPI: when the cluster's API cannot be reached
+// (no kubeconfig), the capture still runs and says that services keep
+// their HTTP names.
+func TestKindClusterWithoutAPI(t *testing.T) {
+	k := newKindSystem(t)
+	specs := filepath.Join(t.TempDir(), "specs") + "/"
+	_, code, out, _ := k.check("v1", specs, "--update-baseline", "--kubeconfig", filepath.Join(t.TempDir(), "missing"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "specgate: warning: services keep their HTTP names: ") {
+		t.Errorf("no warning that naming is off:\n%s", out)
+	}
+	files, _ := filepath.Glob(filepath.Join(specs, "*.yaml"))
+	if len(files) == 0 || slices.ContainsFunc(files, func(f string) bool { return strings.HasPrefix(filepath.Base(f), "default.") }) {
+		t.Errorf("documents %v: want them named by host, not by the cluster", files)
+	}
+}

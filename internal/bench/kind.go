@@ -10,8 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -108,42 +106,31 @@ func kindBench(specgate, dir string, d time.Duration, runs int) error {
 // the statistics service through its ClusterIP. Bounded in time; it talks
 // only to the simulated node.
 func todoLoad(base string, d time.Duration) int64 {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
-			do := func(method, url, body string) []byte {
-				req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-				if body != "" {
-					req.Header.Set("Content-Type", "application/json")
-				}
-				resp, err := c.Do(req)
-				if err != nil {
-					return nil
-				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				if ctx.Err() == nil {
-					n.Add(1)
-				}
-				return b
+	return loadFor(d, func(ctx context.Context, c *http.Client) int {
+		do := func(method, url, body string) ([]byte, bool) {
+			req, _ := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer bench-token") // the todo service wants one
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
 			}
-			for ctx.Err() == nil {
-				var t struct {
-					ID string `json:"id"`
-				}
-				if json.Unmarshal(do("POST", base+"/todos", `{"title":"benchmark","tags":["a","b"]}`), &t) != nil || t.ID == "" {
-					continue
-				}
-				do("GET", base+"/todos/"+t.ID, "")
+			resp, err := c.Do(req)
+			if err != nil {
+				return nil, false
 			}
-		}()
-	}
-	wg.Wait()
-	return n.Load()
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			return b, err == nil
+		}
+		var t struct {
+			ID string `json:"id"`
+		}
+		b, ok := do("POST", base+"/todos", `{"title":"benchmark","tags":["a","b"]}`)
+		if !ok || json.Unmarshal(b, &t) != nil || t.ID == "" {
+			return 0
+		}
+		if _, ok := do("GET", base+"/todos/"+t.ID, ""); !ok {
+			return 1
+		}
+		return 2
+	})
 }

@@ -413,6 +413,22 @@ func liveBench(specgate, dir string, d time.Duration, runs int) error {
 // load sends requests from a few keep-alive clients for d and returns how
 // many completed. It is bounded in time and talks to loopback only.
 func load(addr string, d time.Duration) (int64, error) {
+	return loadFor(d, func(ctx context.Context, c *http.Client) int {
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/todos/1", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return 1
+	}), nil
+}
+
+// loadFor runs round over and over from 4 keep-alive clients until d has
+// passed, and returns the requests completed before then; round returns
+// how many it completed.
+func loadFor(d time.Duration, round func(ctx context.Context, c *http.Client) int) int64 {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	var n atomic.Int64
@@ -423,19 +439,15 @@ func load(addr string, d time.Duration) (int64, error) {
 			defer wg.Done()
 			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 			for ctx.Err() == nil {
-				req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+addr+"/todos/1", nil)
-				resp, err := c.Do(req)
-				if err != nil {
-					continue
+				k := round(ctx, c)
+				if ctx.Err() == nil {
+					n.Add(int64(k))
 				}
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				n.Add(1)
 			}
 		}()
 	}
 	wg.Wait()
-	return n.Load(), nil
+	return n.Load()
 }
 
 // inferBench measures 'specgate infer' on generated NDJSON (as capture
