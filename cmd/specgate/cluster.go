@@ -27,6 +27,11 @@ type clusterFlags struct {
 
 func (f *clusterFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.kind, "kind-cluster", "", "capture inside every node of this local kind cluster, found through the Docker or Podman socket ($DOCKER_HOST)")
+	f.registerNaming(fl)
+}
+
+// registerNaming adds the flags that name exchanges the Kubernetes way.
+func (f *clusterFlags) registerNaming(fl *pflag.FlagSet) {
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "name services and callers as this cluster does (default with --kind-cluster: $KUBECONFIG, else ~/.kube/config)")
 	fl.StringVar(&f.context, "kube-context", "", "the kubeconfig's context (default: kind-NAME with --kind-cluster, else the current one)")
 	fl.StringVar(&f.objects, "kube-objects", "", "name services and callers from this file (kubectl get pods,services,nodes -A -o json) instead of the API")
@@ -88,8 +93,22 @@ func (a *app) setupCluster(ctx context.Context, f *captureFlags, cfg *session.Co
 			fmt.Fprintf(a.stderr, "specgate: warning: missed %s: %s\n", m.Target, m.Reason)
 		}
 	}
+	r, err := a.namer(ctx, c, quiet)
+	if err != nil || r == nil {
+		return run, err
+	}
+	run.resolver = r
+	cfg.Annotate = r.Annotate
+	return run, nil
+}
+
+// namer gives the resolver that names exchanges as the cluster does, or
+// nil when the flags ask for no naming. A cluster that cannot be reached
+// is a warning, and nil: traffic without names is still worth having.
+// The caller closes the resolver.
+func (a *app) namer(ctx context.Context, c *clusterFlags, quiet bool) (*cluster.Resolver, error) {
 	if !c.naming() {
-		return run, nil
+		return nil, nil
 	}
 	load, where, err := c.loader()
 	var ue *usageError
@@ -97,21 +116,17 @@ func (a *app) setupCluster(ctx context.Context, f *captureFlags, cfg *session.Co
 		return nil, err
 	}
 	if err != nil {
-		// A capture without names is still worth having: say so, go on.
 		fmt.Fprintf(a.stderr, "specgate: warning: services keep their HTTP names: %v\n", err)
-		return run, nil
+		return nil, nil
 	}
 	r := cluster.NewResolver(load, cluster.ResolverOptions{})
 	if err := r.Load(ctx); err != nil {
-		// A capture without names is still worth having: say so, go on.
 		fmt.Fprintf(a.stderr, "specgate: warning: services keep their HTTP names: %v\n", err)
 	} else if !quiet {
 		n := r.Snapshot().Counts()
 		fmt.Fprintf(a.stderr, "specgate: naming by %s: %d services, %d pods\n", where, n.Services, n.Pods)
 	}
-	run.resolver = r
-	cfg.Annotate = r.Annotate
-	return run, nil
+	return r, nil
 }
 
 // loader gives what reads the cluster's objects, and says where from.

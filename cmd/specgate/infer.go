@@ -31,6 +31,7 @@ type inferFlags struct {
 	noRedact    bool
 	quiet       bool
 	statsJSON   string
+	cluster     clusterFlags
 }
 
 func (a *app) inferCmd() *cobra.Command {
@@ -53,7 +54,11 @@ with -o DIR (an existing directory, or a path ending in /) every service is
 written to DIR/<service>.yaml. Without -o the one document goes to stdout.
 
 With --baseline, concrete paths match the baseline's path templates first,
-so that a diff against the baseline compares like with like.`,
+so that a diff against the baseline compares like with like.
+
+With --kube-objects (kubectl's JSON) or --kubeconfig, services and callers
+are named as a Kubernetes cluster names them (default/todo-service, called
+by default/todo), and written to DIR/<namespace>.<service>.yaml.`,
 		Example: `  # one service captured by tcpdump
   specgate infer tests.pcap -o openapi.yaml
 
@@ -64,7 +69,11 @@ so that a diff against the baseline compares like with like.`,
   specgate infer shard1/todo.yaml shard2/todo.yaml -o todo.yaml
 
   # keep the baseline's path templates and parameter names
-  specgate infer traffic.har --baseline api/openapi.yaml -o openapi.yaml`,
+  specgate infer traffic.har --baseline api/openapi.yaml -o openapi.yaml
+
+  # pcaps taken inside a cluster (tcpdump, kubectl sniff), named as the cluster names things
+  kubectl get pods,services,nodes -A -o json > cluster.json
+  specgate infer node-a.pcap node-b.pcap --kube-objects cluster.json -o specs/`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return &usageError{fmt.Errorf("name at least one input: a capture file, a HAR or NDJSON file, or an inferred document")}
@@ -85,6 +94,7 @@ so that a diff against the baseline compares like with like.`,
 	fl.BoolVar(&f.noRedact, "no-redact", false, "do not redact secrets in the traffic before inferring: unsafe")
 	fl.StringVar(&f.statsJSON, "stats-json", "", "also write the capture statistics as JSON to this file")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "do not print the summary")
+	f.cluster.registerNaming(fl)
 	return cmd
 }
 
@@ -116,8 +126,15 @@ func (a *app) runInfer(ctx context.Context, f *inferFlags, inputs []string) erro
 		srcOpts.Redactor = red
 	}
 	stats := capture.NewStats()
+	var annotate func(*capture.Exchange)
+	if r, err := a.namer(ctx, &f.cluster, f.quiet); err != nil {
+		return err
+	} else if r != nil {
+		defer r.Close()
+		annotate = r.Annotate
+	}
 	for _, path := range inputs {
-		if err := a.inferInput(ctx, in, path, srcOpts, stats); err != nil {
+		if err := a.inferInput(ctx, in, path, srcOpts, stats, annotate); err != nil {
 			return &usageError{err}
 		}
 	}
@@ -215,7 +232,7 @@ func (a *app) runInfer(ctx context.Context, f *inferFlags, inputs []string) erro
 }
 
 // inferInput reads one input: an inferred document, or captured traffic.
-func (a *app) inferInput(ctx context.Context, in *infer.Inferrer, path string, opts source.Options, stats *capture.Stats) error {
+func (a *app) inferInput(ctx context.Context, in *infer.Inferrer, path string, opts source.Options, stats *capture.Stats, annotate func(*capture.Exchange)) error {
 	if path != "-" {
 		head, err := readHead(path, 4096)
 		if err != nil {
@@ -237,7 +254,14 @@ func (a *app) inferInput(ctx context.Context, in *infer.Inferrer, path string, o
 		}
 	}
 	obs := newObserver(in)
-	err := source.ReadFile(ctx, path, opts, stats, obs.put)
+	sink := obs.put
+	if annotate != nil {
+		sink = func(e *capture.Exchange) error {
+			annotate(e)
+			return obs.put(e)
+		}
+	}
+	err := source.ReadFile(ctx, path, opts, stats, sink)
 	obs.close()
 	return err
 }
