@@ -17,7 +17,15 @@ type File struct {
 	f    *os.File
 	path string
 	done bool
+	// written counts the bytes written, and flushed those whose writeback
+	// has been started (see writeback).
+	written, flushed int64
 }
+
+// writebackChunk is how many bytes are written before their writeback to
+// the disk is started, so that Commit's fsync waits only for the tail
+// instead of the whole file (hundreds of MB for a large capture).
+const writebackChunk = 8 << 20
 
 // Create starts writing path. The caller must call Commit or Abort.
 func Create(path string) (*File, error) {
@@ -33,7 +41,15 @@ func Create(path string) (*File, error) {
 }
 
 // Write implements io.Writer.
-func (f *File) Write(p []byte) (int, error) { return f.f.Write(p) }
+func (f *File) Write(p []byte) (int, error) {
+	n, err := f.f.Write(p)
+	f.written += int64(n)
+	if f.written-f.flushed >= writebackChunk {
+		writeback(f.f, f.flushed, f.written-f.flushed)
+		f.flushed = f.written
+	}
+	return n, err
+}
 
 // Name returns the target path.
 func (f *File) Name() string { return f.path }

@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -46,5 +47,37 @@ func TestCreateInMissingDir(t *testing.T) {
 	want := "create " + target + ": no such file or directory"
 	if err.Error() != want {
 		t.Fatalf("error %q, want %q", err, want)
+	}
+}
+
+// TestLargeFile writes past several writeback chunks: the file committed
+// holds every byte, in order.
+func TestLargeFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big.ndjson")
+	f, err := Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Abort()
+	chunk := make([]byte, 1<<20+7) // not a divisor of the writeback chunk
+	var want []byte
+	for i := 0; i < 20; i++ {
+		for j := range chunk {
+			chunk[j] = byte(i*31 + j)
+		}
+		if _, err := f.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, chunk...)
+	}
+	if err := f.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read back %d bytes, wrote %d, or different", len(got), len(want))
 	}
 }
