@@ -350,3 +350,36 @@ func TestAgentArgsAreFlags(t *testing.T) {
 			strings.Join(o.daemonSets[0].Spec.Template.Spec.Containers[0].Args, " "), err, out)
 	}
 }
+
+// TestImagesLoadedIntoKind: specgate's images are built locally and put on
+// kind's nodes with 'kind load docker-image'; with the :latest tag the
+// default pull policy is Always, which would make the kubelet pull them
+// from the registry instead, so every pod asks for IfNotPresent.
+func TestImagesLoadedIntoKind(t *testing.T) {
+	o := load(t)
+	var pods []corev1.PodSpec
+	for _, d := range o.deployments {
+		pods = append(pods, d.Spec.Template.Spec)
+	}
+	for _, d := range o.daemonSets {
+		pods = append(pods, d.Spec.Template.Spec)
+	}
+	for _, j := range o.jobs {
+		pods = append(pods, j.Spec.Template.Spec)
+	}
+	n := 0
+	for _, p := range pods {
+		for _, c := range append(p.InitContainers, p.Containers...) {
+			if !strings.HasPrefix(c.Image, "ghcr.io/specgate/") {
+				continue
+			}
+			n++
+			if c.ImagePullPolicy != corev1.PullIfNotPresent {
+				t.Errorf("container %s (%s): imagePullPolicy %q, want IfNotPresent", c.Name, c.Image, c.ImagePullPolicy)
+			}
+		}
+	}
+	if n < 4 {
+		t.Errorf("%d containers run specgate's images, want the agent, todo, stats and the client job", n)
+	}
+}
