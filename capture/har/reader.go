@@ -8,6 +8,7 @@ import (
 	"fmt"
 	gojson "github.com/goccy/go-json"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/specgate/specgate/capture"
@@ -425,5 +426,31 @@ func (r *Reader) readLine() (line []byte, terminated bool, err error) {
 		default:
 			return nil, false, err
 		}
+	}
+}
+
+// ReadFile returns every exchange of the HAR or NDJSON file at path, in
+// file order, and the format it found. It is for files that fit in memory
+// (tests, small merges); a Reader streams any size.
+func ReadFile(path string) ([]*capture.Exchange, Format, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	r, err := NewReader(f, path)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []*capture.Exchange
+	for {
+		x, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return out, r.Format(), nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, x)
 	}
 }

@@ -90,27 +90,15 @@ func TestRunNDJSON(t *testing.T) {
 		t.Fatalf("the command saw %d exchanges:\n%s\n%s", len(seen), stdout.String(), stderr.String())
 	}
 
-	f, err := os.Open(out)
+	exs, format, err := har.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	r, err := har.NewReader(f, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.Format() != har.FormatNDJSON {
-		t.Errorf("format %v", r.Format())
+	if format != har.FormatNDJSON {
+		t.Errorf("format %v", format)
 	}
 	var recorded []string
-	for {
-		x, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, x := range exs {
 		recorded = append(recorded, fmt.Sprintf("%s %s %d %s %s", x.Request.Method, x.Request.Target, x.Response.Status, sum(x.Request.Body), sum(x.Response.Body)))
 		if !x.Redacted || !strings.Contains(x.Request.Header.Get("Authorization"), redact.Marker) {
 			t.Errorf("read back Authorization %q, redacted %v", x.Request.Header.Get("Authorization"), x.Redacted)
@@ -190,31 +178,17 @@ func TestRunStopSignalHAR(t *testing.T) {
 	if r.err != nil || r.res.CommandRan {
 		t.Fatalf("Run: %v", r.err)
 	}
-	f, err := os.Open(out)
+	exs, format, err := har.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	hr, err := har.NewReader(f, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for {
-		x, err := hr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for n, x := range exs {
 		if want := fmt.Sprintf("/x/%d", n); x.Request.Target != want || x.Response.Status != 200 || x.Redacted {
 			t.Errorf("entry %d: %s %d redacted %v", n, x.Request.Target, x.Response.Status, x.Redacted)
 		}
-		n++
 	}
-	if n != 5 || hr.Format() != har.FormatHAR {
-		t.Errorf("read back %d %v entries, want 5 har", n, hr.Format())
+	if len(exs) != 5 || format != har.FormatHAR {
+		t.Errorf("read back %d %v entries, want 5 har", len(exs), format)
 	}
 }
 

@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -52,24 +51,12 @@ func TestAnnotateReachesTheOutput(t *testing.T) {
 	if res.Stats.Exchanges != 100 || calls != 100 {
 		t.Fatalf("%d exchanges, Annotate called %d times, want 100", res.Stats.Exchanges, calls)
 	}
-	rf, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rf.Close()
-	r, err := har.NewReader(rf, out)
+	exs, _, err := har.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wires := make(map[capture.WireID]bool)
-	for {
-		x, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, x := range exs {
 		if x.Service != "default/todo-service" || x.Caller != "client:"+x.Client.Addr().String() {
 			t.Errorf("read back service %q caller %q (client %s)", x.Service, x.Caller, x.Client)
 		}

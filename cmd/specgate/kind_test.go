@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -15,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/specgate/specgate/capture"
+	"github.com/specgate/specgate/capture/har"
 	"github.com/specgate/specgate/gate"
 	"github.com/specgate/specgate/gate/render"
 	"github.com/specgate/specgate/infer"
@@ -112,36 +113,6 @@ func (k *kindSystem) served() int {
 	return n
 }
 
-type wireEntry struct {
-	Request struct {
-		Method string `json:"method"`
-		URL    string `json:"url"`
-	} `json:"request"`
-	Service string   `json:"_service"`
-	Caller  string   `json:"_caller"`
-	Wire    []uint32 `json:"_wire"`
-}
-
-func readTraffic(t *testing.T, path string) []wireEntry {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []wireEntry
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		var e wireEntry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		out = append(out, e)
-	}
-	return out
-}
-
 // TestKindCluster is the story in a kind cluster: the demo system runs in
 // two pods of a simulated kind node, the tests reach the todo service
 // through its NodePort, and the todo service calls the statistics service
@@ -164,18 +135,21 @@ func TestKindCluster(t *testing.T) {
 
 	// Every exchange the servers answered, exactly once, each named.
 	sent := k.served()
-	traffic := readTraffic(t, filepath.Join(dir, "traffic.ndjson"))
+	traffic, _, err := har.ReadFile(filepath.Join(dir, "traffic.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(traffic) != sent {
 		t.Errorf("%d exchanges recorded, the pods answered %d", len(traffic), sent)
 	}
-	seen := map[[2]uint32]bool{}
+	seen := map[capture.WireID]bool{}
 	perService := map[string]int{}
 	for _, e := range traffic {
-		if len(e.Wire) != 2 || seen[[2]uint32(e.Wire)] {
-			t.Errorf("exchange %s %s: wire %v missing or recorded twice", e.Request.Method, e.Request.URL, e.Wire)
+		if e.Wire.IsZero() || seen[e.Wire] {
+			t.Errorf("exchange %s %s: wire %v missing or recorded twice", e.Request.Method, e.Request.Target, e.Wire)
 			continue
 		}
-		seen[[2]uint32(e.Wire)] = true
+		seen[e.Wire] = true
 		perService[e.Service]++
 	}
 	t.Logf("%d exchanges recorded %v; the pods answered %d", len(traffic), perService, sent)

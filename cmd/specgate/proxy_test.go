@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -34,34 +33,20 @@ func TestProxyCommandNDJSON(t *testing.T) {
 	if !strings.Contains(stderr.String(), "specgate: proxying 127.0.0.1:") || !strings.Contains(stderr.String(), "captured 5 exchanges") {
 		t.Errorf("stderr:\n%s", stderr.String())
 	}
-	f, err := os.Open(out)
+	exs, _, err := har.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	r, err := har.NewReader(f, out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for {
-		x, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for n, x := range exs {
 		if x.Request.Target != "/items/"+string(rune('0'+n)) || x.Response.Status != 200 || string(x.Response.Body) != `{"path":"/items/`+string(rune('0'+n))+`"}` {
 			t.Errorf("entry %d: %s -> %d %q", n, x.Request.Target, x.Response.Status, x.Response.Body)
 		}
 		if strings.Contains(x.Request.Header.Get("Authorization"), "s3cr3t") {
 			t.Errorf("entry %d holds the token", n)
 		}
-		n++
 	}
-	if n != 5 {
-		t.Errorf("read back %d entries, want 5", n)
+	if len(exs) != 5 {
+		t.Errorf("read back %d entries, want 5", len(exs))
 	}
 }
 
