@@ -65,7 +65,7 @@ func TestActionOnDemo(t *testing.T) {
 		// fake APIs) may run at the same time.
 		Inputs: map[string]string{"command": client, "baseline": "artifact:specgate-baseline", "interfaces": "lo",
 			"filter": fmt.Sprintf("tcp port %d or tcp port %d", d.todoPort, d.statsPort)},
-		Env:    env, Event: event, Token: cifake.GitHubToken, Log: &log,
+		Env: env, Event: event, Token: cifake.GitHubToken, Log: &log,
 		Stubs: map[string]func(actionrun.Step) error{
 			"actions/upload-artifact@v4": func(actionrun.Step) error { return fmt.Errorf("a pull request must not upload a baseline") },
 		},
