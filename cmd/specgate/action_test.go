@@ -24,37 +24,13 @@ import (
 func TestActionOnDemo(t *testing.T) {
 	d := newDemo(t)
 	base := d.baseline() // what the default branch's run recorded
-	files, err := filepath.Glob(filepath.Join(base, "*.yaml"))
-	if err != nil || len(files) != 2 {
-		t.Fatalf("baseline: %v %v", files, err)
-	}
-	var entries []cifake.ZipEntry
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries = append(entries, cifake.ZipEntry{Name: filepath.Base(f), Body: string(b)})
-	}
 	gh := cifake.NewGitHub(t)
-	const sha = "c0ffee0000000000000000000000000000000001"
-	gh.AddRun(cifake.Run{ID: 9100, Branch: "main", SHA: sha, Event: "push", Conclusion: "success"})
-	gh.AddArtifact(cifake.Artifact{ID: 9200, Name: "specgate-baseline", Created: time.Now().Add(-time.Hour),
-		Run: 9100, Branch: "main", SHA: sha, Zip: cifake.Zip(t, entries...)})
+	if n := baselineArtifact(t, gh, base, 9100); n != 2 {
+		t.Fatalf("baseline: %d documents, want 2", n)
+	}
 
 	d.start("v2")
-	env := map[string]string{"GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF_NAME": "7/merge", "GITHUB_REF": "refs/pull/7/merge",
-		"GITHUB_SHA": "1111111111111111111111111111111111111111", "GITHUB_RUN_ID": "9300"}
-	for _, kv := range gh.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		if k != "GITHUB_TOKEN" {
-			env[k] = v
-		}
-	}
-	event := map[string]any{"number": 7, "pull_request": map[string]any{"number": 7,
-		"base": map[string]any{"ref": "main", "repo": map[string]any{"full_name": cifake.GitHubOwner + "/" + cifake.GitHubRepo}},
-		"head": map[string]any{"ref": "fix-typo", "repo": map[string]any{"full_name": cifake.GitHubOwner + "/" + cifake.GitHubRepo, "fork": false}}},
-		"repository": map[string]any{"default_branch": "main"}}
+	env, event := pullRequestRun(gh, 7, 9300)
 	client := fmt.Sprintf("%s -version v2 -todo http://127.0.0.1:%d -stats http://127.0.0.1:%d",
 		filepath.Join(d.bin, "client"), d.todoPort, d.statsPort)
 	var log bytes.Buffer
@@ -107,4 +83,48 @@ func TestActionOnDemo(t *testing.T) {
 			t.Errorf("the token is in the %s", what)
 		}
 	}
+}
+
+// baselineArtifact stores the documents in dir, as the default branch's
+// run recorded them, as the artifact specgate-baseline of the successful
+// push run runID on main of the fake GitHub; it returns how many.
+func baselineArtifact(t *testing.T, gh *cifake.GitHub, dir string, runID int64) int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []cifake.ZipEntry
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, cifake.ZipEntry{Name: filepath.Base(f), Body: string(b)})
+	}
+	sha := fmt.Sprintf("c0ffee%034d", runID)
+	gh.AddRun(cifake.Run{ID: runID, Branch: "main", SHA: sha, Event: "push", Conclusion: "success"})
+	gh.AddArtifact(cifake.Artifact{ID: runID + 100, Name: "specgate-baseline", Created: time.Now().Add(-time.Hour),
+		Run: runID, Branch: "main", SHA: sha, Zip: cifake.Zip(t, entries...)})
+	return len(files)
+}
+
+// pullRequestRun gives what a runner gives the action in run runID for
+// pull request number (fix-typo into main) of the fake GitHub: the
+// environment, without the token, and the event.
+func pullRequestRun(gh *cifake.GitHub, number int, runID int64) (map[string]string, map[string]any) {
+	env := map[string]string{"GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF_NAME": fmt.Sprintf("%d/merge", number),
+		"GITHUB_REF": fmt.Sprintf("refs/pull/%d/merge", number), "GITHUB_SHA": fmt.Sprintf("%040d", runID), "GITHUB_RUN_ID": fmt.Sprint(runID)}
+	for _, kv := range gh.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		if k != "GITHUB_TOKEN" {
+			env[k] = v
+		}
+	}
+	repo := cifake.GitHubOwner + "/" + cifake.GitHubRepo
+	event := map[string]any{"number": number, "pull_request": map[string]any{"number": number,
+		"base": map[string]any{"ref": "main", "repo": map[string]any{"full_name": repo}},
+		"head": map[string]any{"ref": "fix-typo", "repo": map[string]any{"full_name": repo, "fork": false}}},
+		"repository": map[string]any{"default_branch": "main"}}
+	return env, event
 }

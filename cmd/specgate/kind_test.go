@@ -282,36 +282,16 @@ func TestActionOnKind(t *testing.T) {
 	if _, code, out, _ := k.check("v1", specs, "--update-baseline"); code != 0 {
 		t.Fatalf("recording the baseline: exit %d\n%s", code, out)
 	}
-	files, _ := filepath.Glob(filepath.Join(specs, "*.yaml"))
-	var entries []cifake.ZipEntry
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries = append(entries, cifake.ZipEntry{Name: filepath.Base(f), Body: string(b)})
-	}
 	gh := cifake.NewGitHub(t)
-	const sha = "c0ffee0000000000000000000000000000000002"
-	gh.AddRun(cifake.Run{ID: 9101, Branch: "main", SHA: sha, Event: "push", Conclusion: "success"})
-	gh.AddArtifact(cifake.Artifact{ID: 9201, Name: "specgate-baseline", Created: time.Now().Add(-time.Hour),
-		Run: 9101, Branch: "main", SHA: sha, Zip: cifake.Zip(t, entries...)})
+	if n := baselineArtifact(t, gh, specs, 9101); n != 2 {
+		t.Fatalf("baseline: %d documents, want 2", n)
+	}
 	if err := k.c.SetVersion("v2"); err != nil {
 		t.Fatal(err)
 	}
 
-	env := map[string]string{"GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF_NAME": "8/merge", "GITHUB_REF": "refs/pull/8/merge",
-		"GITHUB_SHA": "2222222222222222222222222222222222222222", "GITHUB_RUN_ID": "9301", "DOCKER_HOST": k.c.DockerHost()}
-	for _, kv := range gh.Environ() {
-		key, v, _ := strings.Cut(kv, "=")
-		if key != "GITHUB_TOKEN" {
-			env[key] = v
-		}
-	}
-	event := map[string]any{"number": 8, "pull_request": map[string]any{"number": 8,
-		"base": map[string]any{"ref": "main", "repo": map[string]any{"full_name": cifake.GitHubOwner + "/" + cifake.GitHubRepo}},
-		"head": map[string]any{"ref": "fix-typo", "repo": map[string]any{"full_name": cifake.GitHubOwner + "/" + cifake.GitHubRepo, "fork": false}}},
-		"repository": map[string]any{"default_branch": "main"}}
+	env, event := pullRequestRun(gh, 8, 9301)
+	env["DOCKER_HOST"] = k.c.DockerHost()
 	var log bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
